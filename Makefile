@@ -1,0 +1,89 @@
+# Thin verbs; the logic lives in build/, collector/, tests/ and bench/.
+# `make demo` and `make test` install what they need on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TRACKER_SOURCES := $(wildcard tracker/*.py) $(wildcard tracker/jsruntime/org/transcrypt/*.py)
+ACCOUNT ?=
+COLLECTOR ?=
+COOKIE_DOMAIN ?=
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: all
+all: test
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.installed node_modules/.installed
+
+dist/generic/ometria.js: $(TRACKER_SOURCES) build/build_tags.py $(VENV)/.installed node_modules/.installed
+	$(PY) build/build_tags.py --generic-only
+
+# make build                                    every account in accounts.toml
+# make build ACCOUNT=acme COLLECTOR=https://…    one account
+.PHONY: build
+build: install
+ifeq ($(ACCOUNT),)
+	$(PY) build/build_tags.py
+else
+	$(PY) build/build_tags.py --account '$(ACCOUNT)' --collector '$(COLLECTOR)' --cookie-domain '$(COOKIE_DOMAIN)'
+endif
+
+# A readable bundle with a source map leading back to tracker/*.py (dist/dev/tags/).
+.PHONY: build-dev
+build-dev: install
+ifeq ($(ACCOUNT),)
+	$(PY) build/build_tags.py --dev
+else
+	$(PY) build/build_tags.py --dev --account '$(ACCOUNT)' --collector '$(COLLECTOR)' --cookie-domain '$(COOKIE_DOMAIN)'
+endif
+
+.PHONY: chromium
+chromium:
+	scripts/ensure-chromium
+
+.PHONY: test
+test: install chromium dist/generic/ometria.js
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: test-browser
+test-browser: install chromium dist/generic/ometria.js
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+.PHONY: demo
+demo: install build
+	$(PY) -m collector serve --demo --port $(PORT)
+
+.PHONY: serve
+serve: install dist/generic/ometria.js
+	$(PY) -m collector serve --port $(PORT)
+
+.PHONY: bench
+bench: install chromium build
+	$(PY) bench/run.py
+
+.PHONY: reliability
+reliability: install chromium dist/generic/ometria.js
+	$(PY) bench/reliability.py
+
+.PHONY: schema
+schema: install
+	$(PY) -m collector schema > collector/contract.schema.json
+
+.PHONY: clean
+clean:
+	rm -rf dist var .pytest_cache test-results

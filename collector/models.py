@@ -1,0 +1,125 @@
+"""The wire contract as msgspec models: the envelope, the six event types, the basket.
+
+These models are the contract's source of truth: `collector/contract.schema.json` is generated
+from them (`python -m collector.schema`; a test fails when the committed file differs), and the
+tag's tests validate what the tag sends against that schema.
+
+Limits match what the tag enforces (tracker/coerce.py, tracker/events.py): an event the tag can
+send always validates, and anything else is set aside.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+__all__ = [
+    'ACCOUNT_ID_RE',
+    'Addtobasket',
+    'Basket',
+    'BasketItem',
+    'Checkout',
+    'Envelope',
+    'Event',
+    'EVENT_TYPES',
+    'Identify',
+    'MAX_BODY_BYTES',
+    'MAX_EVENTS_PER_BATCH',
+    'Pageview',
+    'Setbasket',
+    'Transaction',
+]
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_EVENTS_PER_BATCH = 100
+MAX_TIME_MS = 2**53 - 1
+
+ACCOUNT_ID_RE = r'^[A-Za-z0-9_-]{1,64}$'
+UUID_V4_RE = r'^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+VISITOR_ID_RE = r'^[A-Za-z0-9_-]{1,64}$'
+# An email address (something@something.tld, no spaces) or an Ometria profile id `omid:<id>`;
+# the same rule as tracker/identity.py.
+IDENTITY_RE = r'^([^\s@]+@[^\s@]+[.][^\s@]+|omid:\S+)$'
+
+AccountId = Annotated[str, Meta(pattern=ACCOUNT_ID_RE, description='the account the tag was built for')]
+TimeMs = Annotated[int, Meta(ge=0, le=MAX_TIME_MS, description='milliseconds since the epoch')]
+Id = Annotated[str, Meta(min_length=1, max_length=256)]
+Url = Annotated[str, Meta(max_length=4096)]
+Identity = Annotated[str, Meta(pattern=IDENTITY_RE, max_length=320)]
+VisitorId = Annotated[str, Meta(pattern=VISITOR_ID_RE)]
+Quantity = Annotated[int, Meta(ge=1, le=1_000_000)]
+Money = Union[float, None]
+JsonObject = dict[str, Any]
+
+
+class Envelope(Struct, forbid_unknown_fields=True):
+    """One request: a batch of events, oldest first. The events are decoded one by one, so that a
+    single bad event is set aside without costing the rest of the batch."""
+
+    v: Literal[1]
+    account: AccountId
+    sent_at: TimeMs
+    events: list[msgspec.Raw]
+
+
+class _Event(Struct, forbid_unknown_fields=True, tag_field='type'):
+    """Fields every event carries."""
+
+    id: Annotated[str, Meta(pattern=UUID_V4_RE, description='UUID v4, kept through retries')]
+    ts: TimeMs
+    cid: VisitorId
+    sid: VisitorId
+    uid: Union[Identity, None]
+    url: Url
+    store_id: Union[Id, None]
+
+
+class Pageview(_Event, tag='pageview'):
+    page_type: Union[Annotated[str, Meta(min_length=1, max_length=64)], None]
+    page_data: JsonObject
+    referrer: Union[Url, None]
+
+
+class Identify(_Event, tag='identify'):
+    email: Identity
+    profile: Union[JsonObject, None]
+
+
+class BasketItem(Struct, forbid_unknown_fields=True):
+    product_id: Id
+    quantity: Quantity
+    price: Money
+    variant_id: Union[Id, None]
+    props: Union[JsonObject, UnsetType] = UNSET
+
+
+class Basket(Struct, forbid_unknown_fields=True):
+    id: Union[Id, None]
+    currency: Union[Annotated[str, Meta(min_length=1, max_length=16)], None]
+    total: Money
+    url: Union[Url, None]
+    size: Annotated[int, Meta(ge=0)]
+    items: Annotated[list[BasketItem], Meta(max_length=200)]
+
+
+class Setbasket(_Event, tag='setbasket'):
+    basket: Basket
+
+
+class Addtobasket(_Event, tag='addtobasket'):
+    product_id: Id
+    quantity: Quantity
+
+
+class Checkout(_Event, tag='checkout'):
+    stage: Union[Annotated[str, Meta(min_length=1, max_length=128)], int, float]
+
+
+class Transaction(_Event, tag='transaction'):
+    order_id: Id
+
+
+Event = Union[Pageview, Identify, Setbasket, Addtobasket, Checkout, Transaction]
+EVENT_TYPES = ('pageview', 'identify', 'setbasket', 'addtobasket', 'checkout', 'transaction')

@@ -1,0 +1,217 @@
+"""Event storage: one row per (account, event id), behind a small interface.
+
+`EventStore` is what the app needs; `SQLiteEventStore` is the default engine:
+- one file, WAL mode, so readers never block the writer and several server processes can share it;
+- `UNIQUE(account, event_id)` with `INSERT OR IGNORE`: a batch sent again after a lost answer
+  stores nothing twice;
+- group commit: request handlers hand their rows to one writer thread, which writes everything
+  waiting in one transaction and answers each handler once its rows are committed. A 204 therefore
+  means "on disk", and throughput does not die on one transaction per event.
+
+Another engine (PostgreSQL, say) implements the same four methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from collector.validation import RejectedEvent, ValidEvent
+
+__all__ = ['EventStore', 'SQLiteEventStore', 'StoreBusy', 'StoreResult']
+
+MAX_WAITING_WRITES = 2000
+MAX_WRITES_PER_TRANSACTION = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    cid TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (account, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_by_account ON events (account, seq);
+CREATE TABLE IF NOT EXISTS rejects (
+    seq INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    sample TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejects_by_account ON rejects (account, seq);
+"""
+
+
+class StoreBusy(Exception):
+    """The store cannot take the write now (too much waiting, or the database failed): answer
+    503 with Retry-After, so the tag tries again."""
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What a write did: events newly stored, events already there, events set aside."""
+
+    stored: int
+    duplicates: int
+    rejected: int
+
+
+class EventStore(Protocol):
+    async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult: ...
+
+    async def read(self, account: str, since: int, limit: int) -> list[dict]: ...
+
+    async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]: ...
+
+    def close(self) -> None: ...
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    connection.execute('PRAGMA journal_mode=WAL')
+    connection.execute('PRAGMA synchronous=NORMAL')
+    connection.execute('PRAGMA busy_timeout=10000')
+    return connection
+
+
+class SQLiteEventStore:
+    """The SQLite engine; see the module docstring."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ':memory:':
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        setup = _connect(self.path)
+        setup.executescript(_SCHEMA)
+        setup.close()
+        self._writes: queue.Queue = queue.Queue()
+        self._closed = False
+        self._reader_local = threading.local()
+        self._writer = threading.Thread(target=self._write_loop, name='event-writer', daemon=True)
+        self._writer.start()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult:
+        """Store a batch's events and set-aside events; returns once they are committed. Raises
+        StoreBusy when too many writes wait or the database fails."""
+        if self._closed or self._writes.qsize() >= MAX_WAITING_WRITES:
+            raise StoreBusy('too many writes waiting')
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._writes.put((account, events, rejected, int(time.time() * 1000), loop, done))
+        return await done
+
+    def _write_loop(self) -> None:
+        connection = _connect(self.path)
+        while True:
+            item = self._writes.get()
+            if item is None:
+                break
+            work = [item]
+            while len(work) < MAX_WRITES_PER_TRANSACTION:
+                try:
+                    more = self._writes.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._writes.put(None)
+                    break
+                work.append(more)
+            self._commit(connection, work)
+        connection.close()
+
+    def _commit(self, connection: sqlite3.Connection, work: list) -> None:
+        results = []
+        try:
+            connection.execute('BEGIN IMMEDIATE')
+            for account, events, rejected, received_at, _loop, _done in work:
+                before = connection.total_changes
+                connection.executemany(
+                    'INSERT OR IGNORE INTO events (account, event_id, type, ts, cid, received_at, body) '
+                    'VALUES (?, ?, ?, ?, ?, ?, ?)',
+                    [(account, e.event_id, e.type, e.ts, e.cid, received_at, e.body.decode('utf-8')) for e in events],
+                )
+                stored = connection.total_changes - before
+                if rejected:
+                    connection.executemany(
+                        'INSERT INTO rejects (account, received_at, reason, sample) VALUES (?, ?, ?, ?)',
+                        [(account, received_at, r.reason, r.sample.decode('utf-8', 'replace')) for r in rejected],
+                    )
+                results.append(StoreResult(stored, len(events) - stored, len(rejected)))
+            connection.execute('COMMIT')
+        except sqlite3.Error as error:
+            try:
+                connection.execute('ROLLBACK')
+            except sqlite3.Error:
+                pass
+            for *_rest, loop, done in work:
+                loop.call_soon_threadsafe(_settle, done, None, StoreBusy(f'database error: {error}'))
+            return
+        for (*_rest, loop, done), result in zip(work, results):
+            loop.call_soon_threadsafe(_settle, done, result, None)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        connection = getattr(self._reader_local, 'connection', None)
+        if connection is None:
+            connection = _connect(self.path)
+            self._reader_local.connection = connection
+        return connection
+
+    def read_sync(self, account: str, since: int, limit: int) -> list[dict]:
+        rows = self._reader().execute(
+            'SELECT seq, received_at, body FROM events WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
+            (account, since, limit),
+        ).fetchall()
+        events = []
+        for seq, received_at, body in rows:
+            event = json.loads(body)
+            event['seq'] = seq
+            event['received_at'] = received_at
+            events.append(event)
+        return events
+
+    def read_rejects_sync(self, account: str, since: int, limit: int) -> list[dict]:
+        rows = self._reader().execute(
+            'SELECT seq, received_at, reason, sample FROM rejects WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
+            (account, since, limit),
+        ).fetchall()
+        return [{'seq': s, 'received_at': r, 'reason': why, 'sample': sample} for s, r, why, sample in rows]
+
+    async def read(self, account: str, since: int, limit: int) -> list[dict]:
+        """Stored events of `account` after sequence number `since`, oldest first, each with its
+        `seq` and `received_at` (ms) added."""
+        return await asyncio.to_thread(self.read_sync, account, since, limit)
+
+    async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]:
+        """Events set aside by validation, oldest first."""
+        return await asyncio.to_thread(self.read_rejects_sync, account, since, limit)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._writes.put(None)
+            self._writer.join(timeout=10)
+
+
+def _settle(future: asyncio.Future, result, error) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

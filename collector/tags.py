@@ -1,0 +1,87 @@
+"""Serving tag files: the generic bundle, stamped per account and compressed once.
+
+`TagCache.get(account, collector_url)` returns a `TagFile` (the stamped bytes, their gzip and
+brotli forms and an ETag), stamping on first use and whenever the generic bundle on disk changes
+(a rebuild while the server runs is picked up on the next request).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+
+from collector.stamp import TagSettings, stamp
+
+__all__ = ['TagCache', 'TagFile', 'TagUnavailable', 'choose_encoding']
+
+
+class TagUnavailable(Exception):
+    """The generic bundle is missing or cannot be stamped (run `make build`)."""
+
+
+@dataclass(frozen=True)
+class TagFile:
+    identity: bytes
+    gzip: bytes
+    brotli: bytes
+    etag: str
+
+
+class TagCache:
+    def __init__(self, generic_path: str | Path):
+        self.generic_path = Path(generic_path)
+        self._lock = threading.Lock()
+        self._generic: tuple[float, str] | None = None
+        self._files: dict[tuple[str, str, str], TagFile] = {}
+
+    def _generic_text(self) -> tuple[float, str]:
+        try:
+            mtime = self.generic_path.stat().st_mtime
+        except OSError:
+            raise TagUnavailable(f'{self.generic_path} is missing: run `make build`') from None
+        if self._generic is None or self._generic[0] != mtime:
+            self._generic = (mtime, self.generic_path.read_text(encoding='utf-8'))
+            self._files.clear()
+        return self._generic
+
+    def get(self, account_id: str, collector_url: str, cookie_domain: str = '') -> TagFile:
+        with self._lock:
+            _mtime, generic = self._generic_text()
+            key = (account_id, collector_url, cookie_domain)
+            tag = self._files.get(key)
+            if tag is None:
+                text = stamp(generic, TagSettings(account_id, collector_url, cookie_domain))
+                data = text.encode('utf-8')
+                tag = TagFile(
+                    identity=data,
+                    gzip=gzip.compress(data, compresslevel=9, mtime=0),
+                    brotli=brotli.compress(data, quality=11),
+                    etag='"' + hashlib.sha256(data).hexdigest()[:32] + '"',
+                )
+                self._files[key] = tag
+            return tag
+
+
+def choose_encoding(accept_encoding: str) -> str:
+    """'br', 'gzip' or 'identity', from an Accept-Encoding header (q=0 refuses a coding)."""
+    offered = {}
+    for part in accept_encoding.lower().split(','):
+        name, _, params = part.strip().partition(';')
+        quality = 1.0
+        params = params.strip()
+        if params.startswith('q='):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        if name:
+            offered[name.strip()] = quality
+    for coding in ('br', 'gzip'):
+        if offered.get(coding, offered.get('*', 0.0)) > 0:
+            return coding
+    return 'identity'

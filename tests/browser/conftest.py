@@ -1,0 +1,108 @@
+"""Browser-test fixtures: a real collector process behind a fault-injecting proxy, a store origin
+serving the pages each test registers, and helpers to read what the collector stored."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import CollectorProcess, FaultProxy, StorePages, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = 'shop'
+_page_numbers = itertools.count(1)
+
+
+class Stack:
+    """The servers of a browser test session, and helpers over them."""
+
+    def __init__(self, collector: CollectorProcess, proxy: FaultProxy, store: StorePages):
+        self.collector = collector
+        self.proxy = proxy
+        self.store = store
+
+    def tag_url(self, account: str = ACCOUNT) -> str:
+        return f'{self.collector.url}/tags/{account}.js'
+
+    def page(self, body: str = '', head: str = '', tag: str = 'sync', account: str = ACCOUNT,
+             path: str | None = None, headers: dict | None = None, host: str = '127.0.0.1') -> str:
+        """Register a store page and return its URL. `tag`: 'sync' (a script tag in the head),
+        'async' (inserted after DOMContentLoaded, as store plugins do), or 'none'. `body` and
+        `head` are HTML; '{TAG}' in them is the tag's URL."""
+        tag_src = self.tag_url(account)
+        loader = ''
+        if tag == 'sync':
+            loader = f'<script src="{tag_src}"></script>'
+        elif tag == 'async':
+            loader = ('<script>document.addEventListener("DOMContentLoaded", function () { setTimeout(function () {'
+                      f'var s = document.createElement("script"); s.src = "{tag_src}"; s.async = true;'
+                      'document.head.appendChild(s); }, 50); });</script>')
+        html = (f'<!doctype html><html><head><meta charset="utf-8"><title>store page</title>{head}{loader}</head>'
+                f'<body><h1>A store page</h1>{body}</body></html>').replace('{TAG}', tag_src)
+        path = path or f'/page-{next(_page_numbers)}.html'
+        self.store.add(path, html, headers)
+        return self.store.url(path, host)
+
+    def mark(self, account: str = ACCOUNT) -> int:
+        """The collector's last sequence number: read events after it."""
+        return self.collector.last_seq(account)
+
+    def events(self, since: int, account: str = ACCOUNT) -> list[dict]:
+        return self.collector.events(account, since)
+
+    def wait_events(self, since: int, count: int, account: str = ACCOUNT, timeout: float = 15.0,
+                    settle: float = 0.3) -> list[dict]:
+        """The events stored after `since`, once at least `count` are there (and nothing more came
+        for `settle` seconds). Fails after `timeout` seconds with what was stored."""
+        deadline = time.monotonic() + timeout
+        events = []
+        while time.monotonic() < deadline:
+            events = self.events(since, account)
+            if len(events) >= count:
+                time.sleep(settle)
+                again = self.events(since, account)
+                if len(again) == len(events):
+                    return events
+                events = again
+                continue
+            time.sleep(0.05)
+        raise AssertionError(f'expected {count} events after seq {since}, got {len(events)}: '
+                             f'{[e["type"] for e in events]}')
+
+
+@pytest.fixture(scope='session')
+def stack(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('collector')
+    port = free_port()
+    proxy = FaultProxy(port)
+    accounts = (
+        f'[accounts.{ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n\n'
+        f'[accounts.strict]\ncollector_url = "{proxy.url}"\norigins = ["http://allowed.example"]\n\n'
+        f'[accounts.other]\norigins = ["*"]\n'
+    )
+    collector = CollectorProcess(workdir, accounts, port=port)
+    collector.start()
+    store = StorePages()
+    yield Stack(collector, proxy, store)
+    store.close()
+    proxy.close()
+    collector.stop()
+
+
+@pytest.fixture
+def shop(stack):
+    """The stack, with the proxy passing everything through at the start and end of the test."""
+    stack.proxy.reset()
+    yield stack
+    stack.proxy.reset()
+
+
+@pytest.fixture
+def page_errors(page):
+    """Uncaught errors of the page (each test asserts there are none)."""
+    errors = []
+    page.on('pageerror', lambda error: errors.append(str(error)))
+    return errors

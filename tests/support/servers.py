@@ -1,0 +1,308 @@
+"""Real servers for the browser tests, on loopback ports:
+
+- `CollectorProcess`: the collector (`python -m collector serve`) as its own process, with its own
+  SQLite file and accounts file: what a store would run.
+- `FaultProxy`: an HTTP front for `/collect` that the tags are stamped with. It passes requests to
+  the collector, counts them, and on demand fails them the way real networks and servers do:
+  connection reset, 500/503, 429 with Retry-After, 400, a delay, or a held answer.
+- `StorePages`: the store's own origin, serving pages a test registers (HTML and headers).
+
+Different ports are different origins, so the tag's requests are cross-origin as on real stores.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def http_json(url: str, timeout: float = 10.0):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+class CollectorProcess:
+    """`python -m collector serve` on a free port; `stop()` ends it, `start()` starts it again
+    on the same port and database (a collector restart)."""
+
+    def __init__(self, workdir: Path, accounts_toml: str, port: int | None = None, extra_args=(), demo=False):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.db = workdir / 'events.sqlite3'
+        self.accounts_path = workdir / 'accounts.toml'
+        self.accounts_path.write_text(accounts_toml)
+        self.extra_args = list(extra_args)
+        self.demo = demo
+        self.process: subprocess.Popen | None = None
+        self.log_path = workdir / f'collector-{self.port}.log'
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self.port}'
+
+    def start(self, timeout: float = 20.0) -> None:
+        command = [
+            sys.executable, '-m', 'collector', 'serve', '--port', str(self.port), '--db', str(self.db),
+            '--accounts', str(self.accounts_path), '--generic', str(ROOT / 'dist' / 'generic' / 'ometria.js'),
+            '--rate', '0', *self.extra_args,
+        ]
+        if self.demo:
+            command.append('--demo')
+        log = open(self.log_path, 'ab')
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f'collector exited: {self.log_path.read_text()[-2000:]}')
+            try:
+                http_json(self.url + '/healthz', timeout=1)
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError('collector did not start')
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def events(self, account: str, since: int = 0) -> list[dict]:
+        return http_json(f'{self.url}/api/events?account={account}&since={since}&limit=5000')
+
+    def rejects(self, account: str, since: int = 0) -> list[dict]:
+        return http_json(f'{self.url}/api/rejects?account={account}&since={since}&limit=5000')
+
+    def last_seq(self, account: str) -> int:
+        events = self.events(account)
+        return events[-1]['seq'] if events else 0
+
+
+@dataclass
+class Fault:
+    """What the proxy does to the next requests. `mode`: 'pass', 'reset' (close the connection:
+    a network error), 'status' (answer `status` without forwarding), 'hold' (keep the request
+    until `release()`, then forward). `times`: how many requests it applies to (None: all).
+    `delay_s` delays every forwarded request. `retry_after` is sent with a status answer."""
+
+    mode: str = 'pass'
+    status: int = 503
+    retry_after: str | None = None
+    times: int | None = None
+    delay_s: float = 0.0
+    match: str | None = None  # only requests whose body contains this text
+
+
+@dataclass
+class ProxyRecord:
+    time: float
+    body: bytes
+    outcome: int  # HTTP status answered, or 0 for a reset
+
+
+class FaultProxy:
+    """The collector URL the tags are stamped with; see the module docstring."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        self.fault = Fault()
+        self.records: list[ProxyRecord] = []
+        self.lock = threading.Lock()
+        self.held = threading.Event()
+        self.held.set()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def cors(self):
+                origin = self.headers.get('Origin')
+                if origin:
+                    self.send_header('Access-Control-Allow-Origin', origin)
+                    self.send_header('Access-Control-Allow-Credentials', 'true')
+                    self.send_header('Vary', 'Origin')
+
+            def do_OPTIONS(self):
+                self.send_response(204)
+                self.cors()
+                self.send_header('Access-Control-Allow-Methods', 'POST')
+                self.send_header('Access-Control-Allow-Headers', 'Content-Type')
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+
+            def do_POST(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length)
+                fault = proxy.take_fault(body)
+                if fault.mode == 'reset':
+                    proxy.record(body, 0)
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                if fault.mode == 'status':
+                    proxy.record(body, fault.status)
+                    self.send_response(fault.status)
+                    self.cors()
+                    if fault.retry_after is not None:
+                        self.send_header('Retry-After', fault.retry_after)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                if fault.mode == 'hold':
+                    proxy.held.wait(60)
+                if fault.delay_s:
+                    time.sleep(fault.delay_s)
+                status, headers, answer = proxy.forward(body, dict(self.headers))
+                proxy.record(body, status)
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in ('content-length', 'connection', 'date', 'server', 'transfer-encoding'):
+                        self.send_header(name, value)
+                self.send_header('Content-Length', str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self.port}/collect'
+
+    def set(self, **fault) -> None:
+        with self.lock:
+            self.fault = Fault(**fault)
+            if self.fault.mode == 'hold':
+                self.held.clear()
+
+    def release(self) -> None:
+        self.held.set()
+
+    def reset(self) -> None:
+        self.release()
+        with self.lock:
+            self.fault = Fault()
+            self.records = []
+
+    def take_fault(self, body: bytes) -> Fault:
+        with self.lock:
+            fault = self.fault
+            if fault.match is not None and fault.match.encode() not in body:
+                return Fault(delay_s=fault.delay_s)
+            if fault.times is not None:
+                if fault.times <= 0:
+                    return Fault()
+                fault.times -= 1
+            return fault
+
+    def record(self, body: bytes, outcome: int) -> None:
+        with self.lock:
+            self.records.append(ProxyRecord(time.monotonic(), body, outcome))
+
+    def requests(self) -> list[ProxyRecord]:
+        with self.lock:
+            return list(self.records)
+
+    def forward(self, body: bytes, headers: dict) -> tuple[int, list, bytes]:
+        connection = http.client.HTTPConnection('127.0.0.1', self.upstream_port, timeout=30)
+        try:
+            forwarded = {k: v for k, v in headers.items() if k.lower() in ('content-type', 'origin')}
+            connection.request('POST', '/collect', body=body, headers=forwarded)
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read()
+        except OSError:
+            return 502, [], b''
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class StoredPage:
+    body: bytes
+    headers: dict = field(default_factory=dict)
+    content_type: str = 'text/html; charset=utf-8'
+
+
+class StorePages:
+    """The store's origin: pages registered by path. `{TAG}` in a page is replaced by the tag's
+    URL for the account given when registering (default: the test account)."""
+
+    def __init__(self):
+        self.pages: dict[str, StoredPage] = {}
+        store = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                path = self.path.split('?', 1)[0]
+                page = store.pages.get(path)
+                if page is None:
+                    self.send_response(404)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header('Content-Type', page.content_type)
+                self.send_header('Cache-Control', 'no-store')
+                for name, value in page.headers.items():
+                    self.send_header(name, value)
+                self.send_header('Content-Length', str(len(page.body)))
+                self.end_headers()
+                self.wfile.write(page.body)
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str, host: str = '127.0.0.1') -> str:
+        return f'http://{host}:{self.port}{path}'
+
+    def add(self, path: str, html: str, headers: dict | None = None, content_type: str | None = None) -> str:
+        self.pages[path] = StoredPage(html.encode('utf-8'), headers or {}, content_type or 'text/html; charset=utf-8')
+        return self.url(path)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,83 @@
+"""The build pipeline (build/build_tags.py), run for real: Transcrypt, esbuild, stamping."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / 'build' / 'build_tags.py'
+
+
+def build(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BUILD), '--generic-out', str(tmp / 'generic.js'), '--out', str(tmp / 'tags'), *args],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+
+
+@pytest.fixture(scope='module')
+def two_builds(tmp_path_factory):
+    first, second = tmp_path_factory.mktemp('one'), tmp_path_factory.mktemp('two')
+    runs = [build(d, '--account', 'acme', '--collector', 'https://collect.example.com/c') for d in (first, second)]
+    for run in runs:
+        assert run.returncode == 0, run.stdout + run.stderr
+    return first, second, runs[0]
+
+
+def test_same_sources_give_byte_identical_files(two_builds):
+    first, second, _ = two_builds
+    assert (first / 'tags' / 'acme.js').read_bytes() == (second / 'tags' / 'acme.js').read_bytes()
+    assert (first / 'tags' / 'manifest.json').read_bytes() == (second / 'tags' / 'manifest.json').read_bytes()
+
+
+def test_the_bundle_is_one_strict_classic_script(two_builds):
+    text = (two_builds[0] / 'tags' / 'acme.js').read_text()
+    assert text.startswith('"use strict";')
+    assert 'import ' not in text.split('\n', 1)[1][:20] and '\nexport ' not in text
+    assert '"https://collect.example.com/c"' in text and '"acme"' in text
+    assert '__OM_' not in text
+    assert text.isascii(), 'non-ASCII text would depend on the charset the store serves the file with'
+
+
+def test_the_manifest_describes_each_file(two_builds):
+    tags = two_builds[0] / 'tags'
+    data = (tags / 'acme.js').read_bytes()
+    entry = json.loads((tags / 'manifest.json').read_text())['acme']
+    assert entry['file'] == 'acme.js'
+    assert entry['raw'] == len(data)
+    assert entry['sha256'] == hashlib.sha256(data).hexdigest()
+    assert entry['sri'] == 'sha384-' + base64.b64encode(hashlib.sha384(data).digest()).decode()
+    assert 0 < entry['brotli'] < entry['gzip'] < entry['raw']
+
+
+def test_the_build_prints_sizes(two_builds):
+    out = two_builds[2].stdout
+    assert 'acme.js' in out and 'gzip' in out and 'brotli' in out and 'raw' in out
+
+
+def test_over_budget_fails(tmp_path):
+    run = build(tmp_path, '--account', 'acme', '--collector', 'https://c.example/c', '--budget-gzip', '1000')
+    assert run.returncode == 1
+    assert 'size budget exceeded' in run.stderr and 'acme.js' in run.stderr
+
+
+def test_a_bad_account_id_fails_naming_it(tmp_path):
+    run = build(tmp_path, '--account', 'bad id', '--collector', 'https://c.example/c')
+    assert run.returncode == 1
+    assert "account 'bad id'" in run.stderr
+
+
+def test_every_account_of_the_accounts_file(tmp_path):
+    accounts = tmp_path / 'accounts.toml'
+    accounts.write_text('[accounts.one]\ncollector_url = "https://c1/c"\n[accounts.two]\ncollector_url = "https://c2/c"\n')
+    run = build(tmp_path, '--accounts', str(accounts))
+    assert run.returncode == 0, run.stderr
+    assert sorted(json.loads((tmp_path / 'tags' / 'manifest.json').read_text())) == ['one', 'two']
+    assert '"https://c2/c"' in (tmp_path / 'tags' / 'two.js').read_text()

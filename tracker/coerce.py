@@ -1,0 +1,205 @@
+"""Coercion of what integrators pass, as the wire contract says (`README.md`, "Coercion").
+
+Every function takes a raw value from the page and a `notes` list. It returns the value to send,
+or None when there is nothing valid to send; whenever it changed or refused something it appends a
+note (a plain sentence for the debug overlay). It never raises, whatever the value: numbers where
+strings belong, objects, NaN, cycles, 1 MB strings, lone surrogates.
+
+Pure: imports only `prims`.
+"""
+
+from tracker import prims
+
+MAX_ID_LENGTH = 256
+MAX_TEXT_LENGTH = 4096
+MAX_CURRENCY_LENGTH = 16
+MAX_STAGE_LENGTH = 128
+MAX_OBJECT_DEPTH = 6
+MAX_OBJECT_KEYS = 64
+MAX_LIST_ITEMS = 100
+MAX_QUANTITY = 1000000
+MONEY_CHARS = '0-9.\\-'
+_SURROGATE = '[\\ud800-\\udfff]'
+
+
+def describe(value):
+    """A short, safe description of `value` for a note: strings quoted and cut at 40 characters."""
+    if prims.is_undefined(value):
+        return 'undefined'
+    if value == None:
+        return 'null'
+    if prims.is_string(value):
+        if len(value) > 40:
+            return '"' + prims.substring(value, 0, 40) + '..." (' + prims.number_text(len(value)) + ' characters)'
+        return '"' + value + '"'
+    if prims.is_bool(value):
+        return 'true' if value == True else 'false'
+    if prims.is_number(value):
+        if not prims.is_finite(value):
+            return 'a non-finite number'
+        return prims.number_text(value)
+    if prims.is_list(value):
+        return 'a list'
+    if prims.is_function(value):
+        return 'a function'
+    return 'an object'
+
+
+def clean_text(text):
+    """`text` with any lone UTF-16 surrogate replaced by U+FFFD, so it encodes as UTF-8."""
+    if prims.matches(_SURROGATE, text):
+        return prims.replace_lone_surrogates(text)
+    return text
+
+
+def coerce_id(value, field, notes):
+    """An identifier (`pid`, `product_id`, `variant_id`, order, basket and store ids).
+
+    A finite number becomes its decimal text (`4521` and `4521.0` -> "4521"); a string is kept
+    exactly (leading zeros too); missing or empty -> None; anything else, or more than
+    MAX_ID_LENGTH characters -> None with a note."""
+    if value == None:
+        return None
+    if prims.is_string(value):
+        if len(value) == 0:
+            return None
+        if len(value) > MAX_ID_LENGTH:
+            prims.append(notes, field + ' ' + describe(value) + ' is longer than ' +
+                         prims.number_text(MAX_ID_LENGTH) + ' characters: ignored')
+            return None
+        return clean_text(value)
+    if prims.is_number(value) and prims.is_finite(value):
+        return prims.number_text(value)
+    prims.append(notes, field + ' ' + describe(value) + ' is not an id (a string or a number): ignored')
+    return None
+
+
+def coerce_money(value, field, notes):
+    """A money amount (`total`, `price`): a finite number is kept; a string is read after removing
+    everything but digits, `.` and `-` ("£1,234.50" -> 1234.5); missing -> None; unreadable ->
+    None with a note."""
+    if value == None:
+        return None
+    if prims.is_number(value):
+        if prims.is_finite(value):
+            return value
+        prims.append(notes, field + ' ' + describe(value) + ' is not an amount: sent as null')
+        return None
+    if prims.is_string(value) and len(value) <= MAX_ID_LENGTH:
+        digits = prims.keep_chars(value, MONEY_CHARS)
+        number = prims.parse_decimal(digits)
+        if number != None:
+            if digits != value:
+                prims.append(notes, field + ' ' + describe(value) + ' read as ' + prims.number_text(number))
+            return number
+    prims.append(notes, field + ' ' + describe(value) + ' is not an amount: sent as null')
+    return None
+
+
+def coerce_quantity(value, field, notes):
+    """A quantity: missing -> 1; a number or numeric string is floored to an int; zero, negative,
+    unreadable or over MAX_QUANTITY -> None with a note (the caller rejects the call or line)."""
+    if value == None:
+        return 1
+    number = None
+    if prims.is_number(value):
+        number = value
+    elif prims.is_string(value) and len(value) <= 32:
+        number = prims.parse_decimal(prims.trim(value))
+    if number == None or not prims.is_finite(number):
+        prims.append(notes, field + ' ' + describe(value) + ' is not a quantity')
+        return None
+    whole = prims.floor(number)
+    if whole < 1 or whole > MAX_QUANTITY:
+        prims.append(notes, field + ' ' + describe(value) + ' must be at least 1 (and at most ' +
+                     prims.number_text(MAX_QUANTITY) + ')')
+        return None
+    if whole != value:
+        prims.append(notes, field + ' ' + describe(value) + ' read as ' + prims.number_text(whole))
+    return whole
+
+
+def coerce_text(value, field, max_length, notes):
+    """A free string (currency, basket URL, page type): a string is kept (empty -> None); a number
+    becomes its text; longer than `max_length` or any other value -> None with a note."""
+    if value == None:
+        return None
+    if prims.is_number(value) and prims.is_finite(value):
+        prims.append(notes, field + ' ' + describe(value) + ' is a number: sent as text')
+        return prims.number_text(value)
+    if prims.is_string(value):
+        if len(value) == 0:
+            return None
+        if len(value) > max_length:
+            prims.append(notes, field + ' ' + describe(value) + ' is longer than ' +
+                         prims.number_text(max_length) + ' characters: ignored')
+            return None
+        return clean_text(value)
+    prims.append(notes, field + ' ' + describe(value) + ' is not text: ignored')
+    return None
+
+
+def coerce_stage(value, notes):
+    """A checkout stage: a string (not empty) or a finite number, as given; else None, noted."""
+    if prims.is_number(value) and prims.is_finite(value):
+        return value
+    if prims.is_string(value) and len(value) > 0 and len(value) <= MAX_STAGE_LENGTH:
+        return clean_text(value)
+    prims.append(notes, 'stage ' + describe(value) + ' is not a checkout stage (a string or a number)')
+    return None
+
+
+def plain_copy(value, depth):
+    """A JSON-safe copy of `value`: plain objects (own keys), lists, strings, finite numbers,
+    booleans and null; functions and undefined are left out, NaN and infinities become null.
+    Objects deeper than MAX_OBJECT_DEPTH (cycles included) become null; at most MAX_OBJECT_KEYS
+    keys and MAX_LIST_ITEMS items are kept at each level."""
+    if value == None:
+        return None
+    if prims.is_string(value):
+        return clean_text(prims.substring(value, 0, MAX_TEXT_LENGTH))
+    if prims.is_bool(value):
+        return value
+    if prims.is_number(value):
+        return value if prims.is_finite(value) else None
+    if depth >= MAX_OBJECT_DEPTH:
+        return None
+    if prims.is_list(value):
+        copy = []
+        for index in range(len(value)):
+            if index >= MAX_LIST_ITEMS:
+                break
+            item = value[index]
+            if not prims.is_function(item) and not prims.is_undefined(item):
+                prims.append(copy, plain_copy(item, depth + 1))
+        return copy
+    if prims.is_plain_object(value):
+        copy = {}
+        count = 0
+        for key in prims.keys_of(value):
+            if count >= MAX_OBJECT_KEYS:
+                break
+            item = prims.read_key(value, key)
+            if not prims.is_function(item) and not prims.is_undefined(item):
+                copy[clean_text(key)] = plain_copy(item, depth + 1)
+                count = count + 1
+        return copy
+    return None
+
+
+def coerce_object(value, field, max_bytes, notes):
+    """An object argument (page data, line props, identify profile): a plain object is copied with
+    `plain_copy`; missing -> None; not an object, or larger than `max_bytes` as JSON -> None with
+    a note."""
+    if value == None:
+        return None
+    if not prims.is_plain_object(value):
+        prims.append(notes, field + ' ' + describe(value) + ' is not an object: ignored')
+        return None
+    copy = plain_copy(value, 0)
+    text = prims.to_json(copy)
+    if text == None or prims.utf8_length(text) > max_bytes:
+        prims.append(notes, field + ' is larger than ' + prims.number_text(max_bytes) +
+                     ' bytes as JSON: ignored')
+        return None
+    return copy

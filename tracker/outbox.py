@@ -1,0 +1,149 @@
+"""Delivery policy, as pure functions: batch limits, the outbox caps, what an answer means, and
+how long to wait before trying again. `delivery.py` applies it; this module decides.
+
+An outbox entry is {'e': event, 'b': its size in bytes as JSON, 'n': attempts so far}.
+
+Numbers:
+- A request carries at most MAX_BATCH_EVENTS events and MAX_BATCH_BYTES of JSON, under the 64 KiB
+  that `keepalive` fetches and `sendBeacon` share; on unload all beacons together stay under
+  UNLOAD_BUDGET_BYTES. An event over MAX_EVENT_BYTES is refused when it is made (counted).
+- The outbox keeps at most MAX_OUTBOX_EVENTS events and MAX_OUTBOX_BYTES; past either, the oldest
+  are dropped and counted.
+- Answers: 2xx accepted; 400, 404, 413 dropped at once (counted, the events behind go on); every
+  other answer, a network error or a timeout is retried, keeping the event ids.
+- Retry delay after the n-th consecutive failure: d = min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS
+  * 2**(n-1)), then "equal jitter": a uniform time between d/2 and d. So 0.5-1 s, 1-2 s, 2-4 s, ...
+  up to 2.5-5 min. A `Retry-After` (429, 503) of s seconds waits exactly s seconds (at most
+  RETRY_AFTER_MAX_MS) instead.
+
+Pure: imports only `prims`.
+"""
+
+from tracker import prims
+
+MAX_BATCH_EVENTS = 100
+MAX_BATCH_BYTES = 48 * 1024
+MAX_EVENT_BYTES = 32 * 1024
+UNLOAD_BUDGET_BYTES = 60 * 1024
+ENVELOPE_OVERHEAD_BYTES = 160
+MAX_OUTBOX_EVENTS = 2000
+MAX_OUTBOX_BYTES = 1024 * 1024
+RETRY_BASE_DELAY_MS = 1000
+RETRY_MAX_DELAY_MS = 5 * 60 * 1000
+RETRY_AFTER_MAX_MS = 60 * 60 * 1000
+DROP_STATUSES = [400, 404, 413]
+
+ACCEPTED = 'accepted'
+REJECTED = 'rejected'
+RETRY = 'retry'
+
+
+def classify(status):
+    """What an HTTP answer means for the batch: ACCEPTED (2xx), REJECTED (400, 404, 413: drop,
+    never retry) or RETRY (anything else, and 0 for a network error or a timeout)."""
+    if status >= 200 and status < 300:
+        return ACCEPTED
+    if prims.find_item(DROP_STATUSES, status) >= 0:
+        return REJECTED
+    return RETRY
+
+
+def retry_delay_ms(failures, random01):
+    """The wait before the next attempt after `failures` consecutive failures (1, 2, ...), with
+    `random01` a uniform random number in [0, 1): see the module docstring."""
+    delay = RETRY_BASE_DELAY_MS
+    count = 1
+    while count < failures and delay < RETRY_MAX_DELAY_MS:
+        delay = delay * 2
+        count = count + 1
+    if delay > RETRY_MAX_DELAY_MS:
+        delay = RETRY_MAX_DELAY_MS
+    return prims.floor(delay / 2 + random01 * delay / 2)
+
+
+def retry_after_ms(header):
+    """The wait a `Retry-After` header asks for, in ms (at most RETRY_AFTER_MAX_MS), or None when
+    the header is missing or not a number of seconds."""
+    if header == None or not prims.is_string(header):
+        return None
+    seconds = prims.parse_decimal(prims.trim(header))
+    if seconds == None or seconds < 0:
+        return None
+    wait = prims.floor(seconds * 1000)
+    return RETRY_AFTER_MAX_MS if wait > RETRY_AFTER_MAX_MS else wait
+
+
+def new_entry(event):
+    """An outbox entry for `event`, or None when the event is larger than MAX_EVENT_BYTES."""
+    text = prims.to_json(event)
+    if text == None:
+        return None
+    size = prims.utf8_length(text)
+    if size > MAX_EVENT_BYTES:
+        return None
+    return {'e': event, 'b': size, 'n': 0}
+
+
+def total_bytes(entries):
+    """The size of all `entries` as JSON."""
+    total = 0
+    for entry in entries:
+        total = total + entry['b']
+    return total
+
+
+def enforce_caps(entries):
+    """Drop the oldest entries (in place) until the outbox is within MAX_OUTBOX_EVENTS and
+    MAX_OUTBOX_BYTES. Returns the dropped entries."""
+    excess = len(entries) - MAX_OUTBOX_EVENTS
+    size = total_bytes(entries)
+    count = 0
+    while count < len(entries) and (count < excess or size > MAX_OUTBOX_BYTES):
+        size = size - entries[count]['b']
+        count = count + 1
+    dropped = prims.slice_list(entries, 0, count)
+    prims.remove_first(entries, count)
+    return dropped
+
+
+def select_batch(entries, busy_ids, max_bytes):
+    """The entries of the next request, oldest first: not in `busy_ids` (a dict of ids in flight),
+    at most MAX_BATCH_EVENTS and `max_bytes` of JSON (at least one entry when any is free)."""
+    batch = []
+    size = ENVELOPE_OVERHEAD_BYTES
+    for entry in entries:
+        if len(batch) >= MAX_BATCH_EVENTS:
+            break
+        if not prims.has_key(busy_ids, entry['e']['id']):
+            if len(batch) > 0 and size + entry['b'] + 1 > max_bytes:
+                break
+            prims.append(batch, entry)
+            size = size + entry['b'] + 1
+    return batch
+
+
+def merge_entries(entries, more):
+    """Add the entries of `more` whose event id `entries` lacks, keeping `entries` sorted by event
+    time (a stable merge). Returns the entries added."""
+    known = {}
+    for entry in entries:
+        known[entry['e']['id']] = True
+    added = []
+    for entry in more:
+        if valid_entry(entry) and not prims.has_key(known, entry['e']['id']):
+            known[entry['e']['id']] = True
+            index = len(entries)
+            while index > 0 and entries[index - 1]['e']['ts'] > entry['e']['ts']:
+                index = index - 1
+            prims.insert_at(entries, index, entry)
+            prims.append(added, entry)
+    return added
+
+
+def valid_entry(entry):
+    """True when `entry`, read back from storage, has the shape of an outbox entry."""
+    if not prims.is_plain_object(entry):
+        return False
+    event = prims.read_key(entry, 'e')
+    return prims.is_plain_object(event) and prims.is_string(prims.read_key(event, 'id')) and \
+        prims.is_number(prims.read_key(event, 'ts')) and prims.is_number(prims.read_key(entry, 'b'))

@@ -1,0 +1,107 @@
+"""The visitor cookie and the 30-minute session, as pure functions over its text and the time.
+
+The cookie is named `ometria`; its value is a URL query string, `cid=<visitor>&sid=<session>&
+seen=<ms>`, because Magento's server side parses it that way and reads `sid`. `seen` is the time
+of the last activity: a session ends after SESSION_IDLE_TIMEOUT_MS without one. The rule reads a
+stored time, not the cookie's expiry, so it behaves the same under a test's fake clock.
+
+Pure: imports only `prims`. Reading and writing the cookie is the browser edge's job.
+"""
+
+from tracker import prims
+
+COOKIE_NAME = 'ometria'
+COOKIE_MAX_AGE_S = 365 * 24 * 3600
+SESSION_IDLE_TIMEOUT_MS = 30 * 60 * 1000
+# `seen` is rewritten at most this often while a session continues: a burst of calls costs one
+# cookie write, and the 30-minute rule loses at most this much precision.
+SEEN_WRITE_INTERVAL_MS = 5 * 1000
+MAX_VISITOR_ID_LENGTH = 64
+
+
+def parse_cookie_value(text):
+    """The fields of a cookie value `k=v&k=v` as a dict of strings (percent-decoded); fields
+    that are malformed are skipped. Missing or empty text gives an empty dict."""
+    fields = {}
+    if text == None or not prims.is_string(text) or len(text) == 0:
+        return fields
+    for pair in prims.split_text(text, '&'):
+        cut = prims.find(pair, '=')
+        if cut > 0:
+            fields[prims.url_decode(prims.substring(pair, 0, cut))] = prims.url_decode(prims.substring(pair, cut + 1, None))
+    return fields
+
+
+def format_cookie_value(fields, order):
+    """The cookie value for `fields`, written in the key order `order` (keys with no value are
+    left out)."""
+    parts = []
+    for key in order:
+        if prims.has_key(fields, key) and fields[key] != None:
+            prims.append(parts, prims.url_encode(key) + '=' + prims.url_encode(fields[key]))
+    return prims.join(parts, '&')
+
+
+def valid_id(value):
+    """True when `value` can be a visitor or session id read back from a cookie."""
+    return prims.is_string(value) and len(value) > 0 and len(value) <= MAX_VISITOR_ID_LENGTH and \
+        prims.matches('^[A-Za-z0-9_-]+$', value)
+
+
+def read_visitor(cookie_text):
+    """The visitor state held in the cookie text: {'cid', 'sid', 'seen'}, or None when the cookie
+    is missing or holds no usable visitor id."""
+    fields = parse_cookie_value(cookie_text)
+    if not prims.has_key(fields, 'cid') or not valid_id(fields['cid']):
+        return None
+    seen = None
+    if prims.has_key(fields, 'seen'):
+        seen = prims.parse_decimal(fields['seen'])
+    sid = fields['sid'] if prims.has_key(fields, 'sid') and valid_id(fields['sid']) else None
+    return {'cid': fields['cid'], 'sid': sid, 'seen': seen}
+
+
+def touch(previous, now_ms, new_id):
+    """The visitor state after an activity at `now_ms`.
+
+    `previous` is the state read from the cookie (or kept in memory), None for a first visit;
+    `new_id()` makes a fresh id. Returns {'cid', 'sid', 'seen', 'new_visitor', 'new_session',
+    'write'}: a new visitor gets a new cid and sid; a session with no activity for more than
+    SESSION_IDLE_TIMEOUT_MS, or none at all, gets a new sid; `write` says the cookie must be
+    rewritten (something changed, or `seen` is SEEN_WRITE_INTERVAL_MS old)."""
+    if previous == None:
+        return {'cid': new_id(), 'sid': new_id(), 'seen': now_ms, 'new_visitor': True,
+                'new_session': True, 'write': True}
+    seen = previous['seen']
+    idle = seen == None or previous['sid'] == None or now_ms - seen > SESSION_IDLE_TIMEOUT_MS
+    if idle:
+        return {'cid': previous['cid'], 'sid': new_id(), 'seen': now_ms, 'new_visitor': False,
+                'new_session': True, 'write': True}
+    # A clock set back (seen in the future) keeps the session and rewrites `seen`.
+    stale = now_ms - seen >= SEEN_WRITE_INTERVAL_MS or now_ms < seen
+    return {'cid': previous['cid'], 'sid': previous['sid'], 'seen': now_ms if stale else seen,
+            'new_visitor': False, 'new_session': False, 'write': stale}
+
+
+def cookie_value(state):
+    """The cookie value that stores the visitor `state`."""
+    return format_cookie_value(
+        {'cid': state['cid'], 'sid': state['sid'], 'seen': prims.number_text(state['seen'])},
+        ['cid', 'sid', 'seen'],
+    )
+
+
+def cookie_domain(host, configured):
+    """The `Domain` attribute for the visitor cookie: the account's configured domain when set;
+    else the page host without a leading `www.`; None (a host-only cookie) for IP addresses,
+    `localhost` and other single-label hosts, where a Domain attribute would be refused."""
+    if configured != None and len(configured) > 0:
+        return configured
+    if host == None or len(host) == 0:
+        return None
+    host = prims.lower(host)
+    if prims.find(host, '.') < 0 or prims.matches('^[0-9.]+$', host) or prims.find(host, ':') >= 0:
+        return None
+    if prims.starts_with(host, 'www.'):
+        return prims.substring(host, 4, None)
+    return host
