@@ -28,6 +28,7 @@ def serve(args: argparse.Namespace) -> int:
         'OMETRIA_RATE': str(args.rate),
         'OMETRIA_BURST': str(args.burst),
         'OMETRIA_DEMO': '1' if args.demo else '',
+        'OMETRIA_BODY_TIMEOUT': str(args.body_timeout),
     })
     base = f'http://{args.host}:{args.port}'
     if args.demo:
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument('--workers', type=int, default=1, help='server processes (they share the database)')
     run.add_argument('--rate', type=float, default=50.0, help='requests/s per account and client address (0: no limit)')
     run.add_argument('--burst', type=int, default=200, help='requests a client may send at once')
+    run.add_argument('--body-timeout', type=float, default=10.0, help='seconds a client may take to send a body')
     run.add_argument('--demo', action='store_true', help='also serve the demo store')
     run.add_argument('--access-log', action='store_true')
     run.add_argument('--log-level', default='warning')

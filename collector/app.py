@@ -262,7 +262,7 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_env() -> Starlette:
     """The app configured by environment variables (for uvicorn workers): OMETRIA_ACCOUNTS,
-    OMETRIA_DB, OMETRIA_GENERIC, OMETRIA_RATE, OMETRIA_BURST, OMETRIA_DEMO."""
+    OMETRIA_DB, OMETRIA_GENERIC, OMETRIA_RATE, OMETRIA_BURST, OMETRIA_DEMO, OMETRIA_BODY_TIMEOUT."""
     settings = Settings(
         accounts=load_accounts(os.environ.get('OMETRIA_ACCOUNTS', str(ROOT / 'accounts.toml'))),
         db_path=os.environ.get('OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3')),
@@ -270,5 +270,6 @@ def app_from_env() -> Starlette:
         rate_per_s=float(os.environ.get('OMETRIA_RATE', '50')),
         burst=int(os.environ.get('OMETRIA_BURST', '200')),
         demo=os.environ.get('OMETRIA_DEMO', '') == '1',
+        body_timeout_s=float(os.environ.get('OMETRIA_BODY_TIMEOUT', str(BODY_TIMEOUT_S))),
     )
     return create_app(settings)

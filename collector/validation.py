@@ -53,20 +53,21 @@ class BatchVerdict:
     rejected: list[RejectedEvent] = field(default_factory=list)
 
 
-def check_event(raw: bytes) -> ValidEvent | RejectedEvent:
-    """Decode one event against the contract."""
+def check_event(raw) -> ValidEvent | RejectedEvent:
+    """Decode one event (bytes, or a msgspec.Raw of the envelope) against the contract."""
+    raw = bytes(raw)
     try:
         event = _event_decoder.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        return RejectedEvent(str(error)[:300], bytes(raw[:MAX_REJECT_SAMPLE_BYTES]))
+        return RejectedEvent(str(error)[:300], raw[:MAX_REJECT_SAMPLE_BYTES])
     if isinstance(event, Setbasket):
         size = sum(item.quantity for item in event.basket.items)
         if event.basket.size != size:
             return RejectedEvent(
                 f'basket.size is {event.basket.size}, the item quantities add up to {size}',
-                bytes(raw[:MAX_REJECT_SAMPLE_BYTES]),
+                raw[:MAX_REJECT_SAMPLE_BYTES],
             )
-    return ValidEvent(event.id, type(event).__struct_config__.tag, event.ts, event.cid, bytes(raw))
+    return ValidEvent(event.id, type(event).__struct_config__.tag, event.ts, event.cid, raw)
 
 
 def check_batch(body: bytes, known_accounts) -> BatchVerdict:

@@ -1,0 +1,40 @@
+"""Valid events and batches of the wire contract, for collector tests and load generators."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+
+def event(event_type: str = 'addtobasket', **fields) -> dict:
+    base = {
+        'id': str(uuid.uuid4()),
+        'type': event_type,
+        'ts': int(time.time() * 1000),
+        'cid': 'c' + uuid.uuid4().hex[:16],
+        'sid': 's' + uuid.uuid4().hex[:16],
+        'uid': None,
+        'url': 'https://shop.example/p/1',
+        'store_id': None,
+    }
+    own = {
+        'pageview': {'page_type': 'product', 'page_data': {'pid': '4521'}, 'referrer': None},
+        'identify': {'email': 'shopper@example.com', 'profile': None},
+        'setbasket': {'basket': {'id': 'R1', 'currency': 'GBP', 'total': 59.97, 'url': None, 'size': 3,
+                                 'items': [{'product_id': '2001', 'quantity': 2, 'price': 39.98, 'variant_id': None},
+                                           {'product_id': '2002', 'quantity': 1, 'price': 19.99,
+                                            'variant_id': '2002-M', 'props': {'size': 'M'}}]}},
+        'addtobasket': {'product_id': '4521', 'quantity': 1},
+        'checkout': {'stage': 'payment'},
+        'transaction': {'order_id': '000000145'},
+    }[event_type]
+    return {**base, **own, **fields}
+
+
+def batch(events: list[dict], account: str = 'shop', **fields) -> dict:
+    return {'v': 1, 'account': account, 'sent_at': int(time.time() * 1000), 'events': events, **fields}
+
+
+def body(events: list[dict], account: str = 'shop', **fields) -> bytes:
+    return json.dumps(batch(events, account, **fields)).encode()

@@ -1,0 +1,208 @@
+"""The collector app through Starlette's TestClient: every status of the contract, CORS, dedupe,
+set-aside events, the read API and tag serving. (tests/unit/test_collector_server.py repeats the
+important ones against a real uvicorn process.)"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import brotli
+import pytest
+from starlette.testclient import TestClient
+
+from collector import storage
+from collector.accounts import parse_accounts
+from collector.app import Settings, create_app
+from tests.support.contract import batch, body, event
+
+ACCOUNTS = parse_accounts({'accounts': {
+    'shop': {'origins': ['https://shop.example']},
+    'open': {'origins': ['https://open.example'], 'collector_url': 'https://c.example/collect'},
+}})
+GENERIC = '"use strict";var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d="__OM_COOKIE_DOMAIN__";' + 'x();' * 300
+
+
+@pytest.fixture
+def make_client(tmp_path):
+    generic = tmp_path / 'generic.js'
+    generic.write_text(GENERIC)
+    clients = []
+
+    def make(**overrides):
+        settings = Settings(accounts=ACCOUNTS, db_path=str(tmp_path / 'events.sqlite3'), generic_path=str(generic),
+                            **{"rate_per_s": 0, **overrides})
+        client = TestClient(create_app(settings), base_url='http://collector.test')
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+def post(client, data: bytes, **headers):
+    return client.post('/collect', content=data, headers={'Content-Type': 'text/plain;charset=UTF-8', **headers})
+
+
+def stored(client, account='shop'):
+    return client.get(f'/api/events?account={account}').json()
+
+
+def test_204_stores_every_event_once_in_order(client):
+    events = [event('pageview'), event('identify'), event('setbasket')]
+    answer = post(client, body(events))
+    assert answer.status_code == 204 and answer.content == b''
+    rows = stored(client)
+    assert [r['id'] for r in rows] == [e['id'] for e in events]
+    assert {k: v for k, v in rows[2].items() if k not in ('seq', 'received_at')} == events[2]
+
+
+def test_the_same_batch_twice_stores_each_event_once(client):
+    data = body([event(), event()])
+    assert post(client, data).status_code == 204
+    assert post(client, data).status_code == 204
+    assert len(stored(client)) == 2
+    assert client.get('/api/stats').json()['events_duplicate'] == 2
+
+
+def test_a_bad_event_is_set_aside_without_costing_the_batch(client):
+    good, bad = event(), {**event(), 'quantity': -1}
+    assert post(client, body([good, bad])).status_code == 204
+    assert [r['id'] for r in stored(client)] == [good['id']]
+    rejects = client.get('/api/rejects?account=shop').json()
+    assert len(rejects) == 1 and 'quantity' in rejects[0]['reason'] and bad['id'] in rejects[0]['sample']
+
+
+@pytest.mark.parametrize('data', [
+    b'', b'not json', b'[]', b'{"v":1}', b'{"v":2,"account":"shop","sent_at":1,"events":[{}]}',
+    json.dumps(batch([])).encode(), json.dumps({**batch([event()]), 'extra': 1}).encode(),
+    b'\xff\xfe', json.dumps(batch([event()], account='bad id')).encode(),
+])
+def test_400_for_anything_that_is_not_the_envelope(client, data):
+    assert post(client, data).status_code == 400
+    assert stored(client) == []
+
+
+def test_404_for_an_unknown_account(client):
+    assert post(client, body([event()], account='nobody')).status_code == 404
+
+
+def test_413_for_a_body_over_64_kib(client):
+    big = body([event('pageview', page_data={'x': 'y' * 70_000})])
+    assert post(client, big).status_code == 413
+
+
+def test_413_for_a_chunked_body_over_64_kib_without_content_length(client):
+    def chunks():
+        for _ in range(100):
+            yield b'x' * 1024
+
+    answer = client.post('/collect', content=chunks())
+    assert answer.status_code == 413
+
+
+def test_413_for_more_than_100_events(client):
+    assert post(client, body([event() for _ in range(101)])).status_code == 413
+    assert post(client, body([event() for _ in range(100)])).status_code == 204
+
+
+def test_429_with_retry_after_when_a_client_sends_too_fast(make_client):
+    client = make_client(rate_per_s=1, burst=2)
+    statuses = [post(client, body([event()])).status_code for _ in range(4)]
+    assert statuses[:2] == [204, 204] and statuses[2] == 429
+    answer = post(client, body([event()]))
+    assert answer.status_code == 429 and int(answer.headers['retry-after']) >= 1
+
+
+def test_503_with_retry_after_when_the_store_is_saturated(client, monkeypatch):
+    monkeypatch.setattr(storage, 'MAX_WAITING_WRITES', 0)
+    answer = post(client, body([event()]))
+    assert answer.status_code == 503 and answer.headers['retry-after'] == '2'
+    assert stored(client) == []
+
+
+def test_cors_for_an_allowed_origin_echoes_it_with_credentials(client):
+    answer = post(client, body([event()]), Origin='https://shop.example')
+    assert answer.status_code == 204
+    assert answer.headers['access-control-allow-origin'] == 'https://shop.example'
+    assert answer.headers['access-control-allow-credentials'] == 'true'
+
+
+def test_another_origin_is_refused_and_cannot_read_the_answer(client):
+    answer = post(client, body([event()]), Origin='https://evil.example')
+    assert answer.status_code == 403
+    assert 'access-control-allow-origin' not in answer.headers
+    assert stored(client) == []
+
+
+def test_a_drop_status_is_readable_so_the_tag_stops_retrying(client):
+    answer = post(client, b'garbage', Origin='https://anywhere.example')
+    assert answer.status_code == 400
+    assert answer.headers['access-control-allow-origin'] == 'https://anywhere.example'
+
+
+def test_options_is_answered_for_allowed_origins(client):
+    answer = client.options('/collect', headers={'Origin': 'https://shop.example',
+                                                 'Access-Control-Request-Method': 'POST'})
+    assert answer.status_code == 204
+    assert answer.headers['access-control-allow-origin'] == 'https://shop.example'
+    assert 'POST' in answer.headers['access-control-allow-methods']
+    other = client.options('/collect', headers={'Origin': 'https://evil.example'})
+    assert other.status_code == 204 and 'access-control-allow-origin' not in other.headers
+
+
+def test_read_api_pages_with_since_and_refuses_unknown_accounts(client):
+    post(client, body([event() for _ in range(5)]))
+    rows = stored(client)
+    later = client.get(f'/api/events?account=shop&since={rows[2]["seq"]}').json()
+    assert [r['id'] for r in later] == [r['id'] for r in rows[3:]]
+    assert client.get('/api/events?account=nobody').status_code == 404
+    assert client.get('/api/events?account=shop&since=x').status_code == 400
+
+
+def test_tag_is_stamped_with_the_account_and_this_servers_collect_url(client):
+    answer = client.get('/tags/shop.js', headers={'Accept-Encoding': 'identity'})
+    assert answer.status_code == 200
+    assert answer.headers['content-type'] == 'text/javascript; charset=utf-8'
+    assert '"shop"' in answer.text and '"http://collector.test/collect"' in answer.text
+    assert 'max-age' in answer.headers['cache-control'] and answer.headers['etag']
+    configured = client.get('/tags/open.js', headers={'Accept-Encoding': 'identity'})
+    assert '"https://c.example/collect"' in configured.text
+
+
+def test_tag_revalidation_answers_304(client):
+    first = client.get('/tags/shop.js')
+    again = client.get('/tags/shop.js', headers={'If-None-Match': first.headers['etag']})
+    assert again.status_code == 304 and again.content == b''
+
+
+def test_tag_compression_follows_accept_encoding(client):
+    identity = client.get('/tags/shop.js', headers={'Accept-Encoding': 'identity'}).content
+    raw_br = client.get('/tags/shop.js', headers={'Accept-Encoding': 'gzip, br'})
+    assert raw_br.headers['content-encoding'] == 'br'
+    with client.stream('GET', '/tags/shop.js', headers={'Accept-Encoding': 'gzip'}) as response:
+        assert response.headers['content-encoding'] == 'gzip'
+        assert gzip.decompress(b''.join(response.iter_raw())) == identity
+    with client.stream('GET', '/tags/shop.js', headers={'Accept-Encoding': 'br'}) as response:
+        compressed = b''.join(response.iter_raw())
+        assert brotli.decompress(compressed) == identity
+        assert len(compressed) < len(identity)
+
+
+@pytest.mark.parametrize('path', ['/tags/nobody.js', '/tags/sh%20op.js', '/tags/shop.css', '/tags/..%2Fshop.js',
+                                  '/tags/' + 'a' * 65 + '.js'])
+def test_tag_404_for_unknown_or_malformed_accounts(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_live_page_is_served(client):
+    answer = client.get('/live?account=shop')
+    assert answer.status_code == 200 and 'Live events' in answer.text
+    assert "script-src 'self'" in answer.headers['content-security-policy']

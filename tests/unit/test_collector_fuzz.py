@@ -1,0 +1,104 @@
+"""Property-based fuzzing of the collector (hypothesis): whatever bodies and headers a client
+sends, the answer is one the contract lists, never a 5xx, and nothing invalid is stored."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from collector.accounts import parse_accounts
+from collector.app import Settings, create_app
+from collector.schema import event_schema
+from tests.support.contract import event
+
+CONTRACT_STATUSES = {204, 400, 403, 404, 413}
+EVENT_TYPES = ['pageview', 'identify', 'setbasket', 'addtobasket', 'checkout', 'transaction']
+SCHEMA = event_schema()
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@st.composite
+def mutated_events(draw):
+    """A valid event of some type, with a few fields replaced, removed or added at random."""
+    sample = event(draw(st.sampled_from(EVENT_TYPES)))
+    for _ in range(draw(st.integers(0, 3))):
+        action = draw(st.sampled_from(['replace', 'remove', 'add']))
+        key = draw(st.sampled_from(sorted(sample)))
+        if action == 'replace':
+            sample[key] = draw(json_values)
+        elif action == 'remove':
+            sample.pop(key, None)
+        else:
+            sample[draw(st.text(max_size=6))] = draw(json_values)
+    return sample
+
+
+envelopes = st.fixed_dictionaries({
+    'v': st.sampled_from([1, 1, 1, 2, '1', None]),
+    'account': st.sampled_from(['shop', 'shop', 'nobody', '', 'a b', 7]),
+    'sent_at': st.sampled_from([1764201600123, -1, 'now', 2**60]),
+    'events': st.lists(mutated_events(), max_size=6),
+})
+
+
+@pytest.fixture(scope='module')
+def client(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('fuzz')
+    generic = tmp / 'generic.js'
+    generic.write_text('var a="__OM_ACCOUNT_ID__",b="__OM_COLLECTOR_URL__",c="__OM_COOKIE_DOMAIN__";')
+    accounts = parse_accounts({'accounts': {'shop': {'origins': ['https://shop.example']}}})
+    settings_ = Settings(accounts=accounts, db_path=str(tmp / 'fuzz.sqlite3'), generic_path=str(generic), rate_per_s=0)
+    with TestClient(create_app(settings_)) as test_client:
+        yield test_client
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(data=st.binary(max_size=2048))
+def test_arbitrary_bytes_get_a_contract_status(client, data):
+    assert client.post('/collect', content=data).status_code in CONTRACT_STATUSES
+
+
+@FUZZ
+@given(envelope=envelopes)
+def test_envelopes_with_broken_events_never_store_anything_invalid(client, envelope):
+    since = max([0] + [row['seq'] for row in client.get('/api/events?account=shop&limit=5000').json()])
+    answer = client.post('/collect', content=json.dumps(envelope).encode())
+    assert answer.status_code in CONTRACT_STATUSES
+    for row in client.get(f'/api/events?account=shop&since={since}').json():
+        stored = {k: v for k, v in row.items() if k not in ('seq', 'received_at')}
+        jsonschema.validate(stored, SCHEMA)
+
+
+header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+
+@FUZZ
+@given(content_type=header_values, origin=header_values, accept=header_values, etag=header_values)
+def test_arbitrary_headers_never_cause_a_server_error(client, content_type, origin, accept, etag):
+    headers = {'Content-Type': content_type, 'Origin': origin, 'Accept-Encoding': accept, 'If-None-Match': etag}
+    answer = client.post('/collect', content=json.dumps({'v': 1, 'account': 'shop', 'sent_at': 1,
+                                                         'events': [event()]}).encode(), headers=headers)
+    assert answer.status_code in CONTRACT_STATUSES
+    assert client.get('/tags/shop.js', headers=headers).status_code in {200, 304}
+    assert client.options('/collect', headers=headers).status_code == 204
+
+
+@FUZZ
+@given(path=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters='?#%/'),
+                    max_size=80))
+def test_arbitrary_tag_paths_are_404_or_the_tag(client, path):
+    status = client.get('/tags/' + path).status_code
+    assert status == (200 if path == 'shop.js' else 404)
