@@ -265,7 +265,15 @@ def make_env(target):
     env['beacon'] = beacon
     env['set_timer'] = set_timer
     env['clear_timer'] = clear_timer
+    env['call_method'] = call_method
+    env['global_function'] = global_function
     return env
+
+
+def global_function(name):
+    """The page's global function `name` (`window[name]`), or None."""
+    found = page_value(lambda: window[name])
+    return found if prims.is_function(found) else None
 
 
 def console_write(level, text, details):
@@ -280,7 +288,8 @@ def console_write(level, text, details):
 
 
 def call_method(owner, callback):
-    """Call `callback` with `owner` as `this`; return None, or the message of what it threw."""
+    """Call `callback` with `owner` as `this` (None: the window); return None, or the message of
+    what it threw."""
     return __pragma__('js', '{}', '''(function (t, f) {
         try {
             f.call (t);
@@ -288,4 +297,4 @@ def call_method(owner, callback):
         } catch (e) {
             try { return String (e && e.message || e); } catch (e2) { return 'an error'; }
         }
-    }) (owner, callback)''')
+    }) (owner == null ? window : owner, callback)''')

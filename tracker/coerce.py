@@ -114,7 +114,8 @@ def coerce_quantity(value, field, notes):
         prims.append(notes, field + ' ' + describe(value) + ' must be at least 1 (and at most ' +
                      prims.number_text(MAX_QUANTITY) + ')')
         return None
-    if whole != value:
+    # Typed comparison: JavaScript's `2 != "2"` is false.
+    if not prims.is_number(value) or whole != value:
         prims.append(notes, field + ' ' + describe(value) + ' read as ' + prims.number_text(whole))
     return whole
 

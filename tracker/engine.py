@@ -150,8 +150,6 @@ def make_engine(env, settings, delivery, debug, publish):
         kind = None
         if page_type != None:
             kind = coerce.coerce_text(page_type, 'page type', MAX_PAGE_TYPE_LENGTH, notes)
-            if kind != None and prims.find_item(doctor.KNOWN_PAGE_TYPES, kind) < 0:
-                debug['warn'](doctor.unknown_page_type(kind))
         data = coerce.coerce_object(page_data, 'page data', MAX_PAGE_DATA_BYTES, notes)
         if data == None:
             data = {}
@@ -161,12 +159,14 @@ def make_engine(env, settings, delivery, debug, publish):
                 prims.delete_key(data, 'pid')
             else:
                 data['pid'] = pid
-        if kind == 'product' and not prims.has_key(data, 'pid'):
-            debug['warn'](doctor.product_without_pid())
         store = coerce.coerce_id(store_id, 'store id', notes)
         if store != None:
             state['store_id'] = store
         report(notes)
+        if kind != None and prims.find_item(doctor.KNOWN_PAGE_TYPES, kind) < 0:
+            debug['warn'](doctor.unknown_page_type(kind))
+        if kind == 'product' and not prims.has_key(data, 'pid'):
+            debug['warn'](doctor.product_without_pid())
         url = events.page_url(env['href']())
         if state['last_url'] == None:
             referrer = env['referrer']()

@@ -8,8 +8,8 @@ What happens when the tag file runs:
    replaced. A value that cannot take them (a frozen object, a DOM element named "ometria") is
    replaced by a new object holding its own properties.
 3. The visitor cookie and session are touched; `#om_debug` (or its cookie) turns the overlay on.
-4. A `raw_data` data layer initialises the page; then `ometria.onLoad()` runs once, then
-   `window.onOmetriaLoaded()`. What they throw is reported and stops nothing else.
+4. `page.start_page` publishes the API, initialises the page from a `raw_data` data layer, then
+   runs `ometria.onLoad()` once and `window.onOmetriaLoaded()`.
 5. Page lifecycle: hidden or left pages send what is pending by beacon; `online` resumes an
    interrupted delivery; two seconds after `load` the page is checked (no `init`...).
 
@@ -20,7 +20,7 @@ Nothing escapes to the page: the whole start is guarded.
 window = Object = None
 # __pragma__ ('noskip')
 
-from tracker import api, browser, config, debug, delivery, doctor, engine, overlay, prims
+from tracker import browser, config, debug, doctor, overlay, page, prims
 
 DEBUG_COOKIE = 'om_debug'
 DEBUG_COOKIE_MAX_AGE_S = 24 * 3600
@@ -56,20 +56,6 @@ def public_object():
     return fresh
 
 
-def run_hooks(target, log):
-    """`ometria.onLoad()` once, then `window.onOmetriaLoaded()`, each guarded."""
-    hook = prims.read_key(target, 'onLoad')
-    if prims.is_function(hook):
-        problem = browser.call_method(target, hook)
-        if problem != None:
-            log['warn'](doctor.onload_failed(problem))
-    loaded = browser.page_value(lambda: window.onOmetriaLoaded)
-    if prims.is_function(loaded):
-        problem = browser.call_method(window, loaded)
-        if problem != None:
-            log['warn']('window.onOmetriaLoaded threw "' + problem + '"; the tag carries on.')
-
-
 def start():
     existing = browser.page_value(lambda: window.ometria)
     if prims.is_plain_object(existing):
@@ -82,25 +68,18 @@ def start():
     show = overlay.make_overlay(config.ACCOUNT_ID)['show'] if debug_on else None
     log = debug.make_debug(debug_on, show, lambda text: browser.console_write('warn', text, None))
     env = browser.make_env(target)
-    sender = delivery.make_delivery(env, config.ACCOUNT_ID, config.COLLECTOR_URL, log['state'])
-
-    def publish(name, value):
-        target[name] = value
-
-    core = engine.make_engine(env, {'account_id': config.ACCOUNT_ID, 'cookie_domain': config.COOKIE_DOMAIN},
-                              sender, log, publish)
-    functions = api.make_api(core, log)
-    for name in api.PUBLIC_NAMES:
-        target[name] = functions[name]
     Object.defineProperty(target, MARKER, {
-        'value': {'loaded_again': lambda: log['warn'](doctor.loaded_twice()), 'delivery': sender['stats']},
+        'value': {'loaded_again': lambda: log['warn'](doctor.loaded_twice())},
         'enumerable': False,
         'configurable': False,
     })
     window.ometria = target
-
-    sender['start']()
-    core['start']()
+    settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
+                'cookie_domain': config.COOKIE_DOMAIN}
+    parts = page.start_page(env, target, settings, log)
+    target[MARKER]['delivery'] = parts['delivery']['stats']
+    sender = parts['delivery']
+    core = parts['engine']
 
     def on_pagehide(event):
         core['settle']()
@@ -125,10 +104,6 @@ def start():
         settle()
     else:
         browser.listen(window, 'load', lambda event: settle())
-
-    if env['raw_data']() != None:
-        functions['init']()
-    run_hooks(target, log)
 
 
 try:

@@ -1,0 +1,197 @@
+"""CPython fakes of the browser edge: an `env` with a controllable clock, timers, cookie jar,
+storage and transport, for testing tracker/ without a browser (the browser tests then check that
+the compiled tag does the same)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+
+from tracker import debug
+
+
+@dataclass
+class Sent:
+    url: str
+    body: dict
+    beacon: bool = False
+    status: int | None = None
+
+
+@dataclass
+class Browser:
+    """What survives page loads in one browser profile: cookies, localStorage, the clock."""
+
+    now: float = 1_764_201_600_000.0
+    cookies: dict = field(default_factory=dict)
+    storage: dict = field(default_factory=dict)
+    cookies_blocked: bool = False
+    storage_broken: bool = False
+    uuid_counter: int = 0
+    sent: list = field(default_factory=list)
+    # Answer for each POST: a status, or a callable(body) -> status / (status, retry_after).
+    answer: object = 204
+    cookie_writes: list = field(default_factory=list)
+
+    def next_uuid(self) -> str:
+        self.uuid_counter += 1
+        return str(uuid.UUID(int=self.uuid_counter, version=4))
+
+
+class FakeEnv(dict):
+    """The env of one page in `browser`. Timers run only when `run()` / `advance()` say so."""
+
+    def __init__(self, browser: Browser, href: str = 'https://www.shop.test/', referrer: str = '',
+                 raw_data=None, global_functions=None):
+        super().__init__()
+        self.browser = browser
+        self.timers: list[tuple[float, int, object]] = []
+        self.timer_seq = 0
+        self.memory: dict = {}
+        self.page = {'href': href, 'referrer': referrer, 'raw_data': raw_data}
+        self.global_functions = global_functions or {}
+        self.update({
+            'now_ms': lambda: browser.now,
+            'random': lambda: 0.5,
+            'new_uuid': browser.next_uuid,
+            'new_id': browser.next_uuid,
+            'href': lambda: self.page['href'],
+            'host': lambda: self.page['href'].split('/')[2].split(':')[0],
+            'referrer': lambda: self.page['referrer'],
+            'raw_data': lambda: self.page['raw_data'],
+            'read_cookie': self.read_cookie,
+            'write_cookie': self.write_cookie,
+            'store_get': self.store_get,
+            'store_set': self.store_set,
+            'store_remove': self.store_remove,
+            'store_keys': self.store_keys,
+            'send': self.send,
+            'beacon': self.beacon,
+            'set_timer': self.set_timer,
+            'clear_timer': self.clear_timer,
+            'call_method': self.call_method,
+            'global_function': lambda name: self.global_functions.get(name),
+        })
+
+    # cookies
+    def read_cookie(self, name):
+        if self.browser.cookies_blocked:
+            return None
+        return self.browser.cookies.get(name)
+
+    def write_cookie(self, name, value, max_age_s, domain):
+        self.browser.cookie_writes.append((name, value, max_age_s, domain))
+        if self.browser.cookies_blocked:
+            return
+        if max_age_s == 0:
+            self.browser.cookies.pop(name, None)
+        else:
+            self.browser.cookies[name] = value
+
+    # storage (falls back to memory like browser.make_storage)
+    def store_get(self, key):
+        if key in self.memory:
+            return self.memory[key]
+        return None if self.browser.storage_broken else self.browser.storage.get(key)
+
+    def store_set(self, key, text):
+        if self.browser.storage_broken:
+            self.memory[key] = text
+            return False
+        self.browser.storage[key] = text
+        self.memory.pop(key, None)
+        return True
+
+    def store_remove(self, key):
+        self.memory.pop(key, None)
+        if not self.browser.storage_broken:
+            self.browser.storage.pop(key, None)
+
+    def store_keys(self):
+        keys = list(self.memory)
+        if not self.browser.storage_broken:
+            keys += [k for k in self.browser.storage if k not in self.memory]
+        return keys
+
+    # transport
+    def send(self, url, body, done):
+        record = Sent(url, json.loads(body))
+        self.browser.sent.append(record)
+        answer = self.browser.answer
+        result = answer(record.body) if callable(answer) else answer
+        status, retry_after = result if isinstance(result, tuple) else (result, None)
+        record.status = status
+        self.set_timer(lambda: done(status, retry_after), 0)
+
+    def beacon(self, url, body):
+        self.browser.sent.append(Sent(url, json.loads(body), beacon=True))
+        return True
+
+    # timers
+    def set_timer(self, callback, delay_ms):
+        self.timer_seq += 1
+        self.timers.append((self.browser.now + delay_ms, self.timer_seq, callback))
+        return self.timer_seq
+
+    def clear_timer(self, handle):
+        self.timers = [t for t in self.timers if t[1] != handle]
+
+    def run(self, limit: int = 10_000) -> None:
+        """Run the timers that are due now (and those they schedule for now)."""
+        for _ in range(limit):
+            due = sorted(t for t in self.timers if t[0] <= self.browser.now)
+            if not due:
+                return
+            timer = due[0]
+            self.timers.remove(timer)
+            timer[2]()
+        raise AssertionError('timers keep firing')
+
+    def advance(self, ms: float) -> None:
+        """Move the clock on by `ms`, firing timers at their times."""
+        end = self.browser.now + ms
+        while True:
+            self.run()
+            pending = sorted(t for t in self.timers if t[0] <= end)
+            if not pending:
+                break
+            self.browser.now = max(self.browser.now, pending[0][0])
+        self.browser.now = end
+        self.run()
+
+    def call_method(self, owner, function):
+        try:
+            function()
+            return None
+        except Exception as error:  # noqa: BLE001 -- what a store's hook throws
+            return str(error)
+
+
+def recording_debug(enabled: bool = True):
+    """A debug log that records what the overlay would show."""
+    shown = []
+    warned = []
+
+    def show(entry):
+        if not any(entry is other for other in shown):
+            shown.append(entry)
+
+    log = debug.make_debug(enabled, show, lambda text: warned.append(text))
+    log['shown'] = shown
+    log['warned'] = warned
+    return log
+
+
+def delivered_events(browser: Browser, accepted_only: bool = True) -> list[dict]:
+    """Events in the requests the collector accepted (2xx), in order, each id once."""
+    seen = set()
+    events = []
+    for record in browser.sent:
+        if record.beacon or (accepted_only and not (record.status and 200 <= record.status < 300)):
+            continue
+        for event in record.body['events']:
+            if event['id'] not in seen:
+                seen.add(event['id'])
+                events.append(event)
+    return events
