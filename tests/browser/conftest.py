@@ -50,6 +50,14 @@ class Stack:
         """The collector's last sequence number: read events after it."""
         return self.collector.last_seq(account)
 
+    def reject_mark(self, account: str = ACCOUNT) -> int:
+        rejects = self.collector.rejects(account)
+        return rejects[-1]['seq'] if rejects else 0
+
+    def rejects(self, since: int, account: str = ACCOUNT) -> list[dict]:
+        """Events the collector set aside (invalid) after `since`."""
+        return self.collector.rejects(account, since)
+
     def events(self, since: int, account: str = ACCOUNT) -> list[dict]:
         return self.collector.events(account, since)
 

@@ -1,0 +1,67 @@
+"""Delivery policy (tracker/outbox.py): what answers mean, how long to wait, batch and outbox limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker import outbox
+
+
+@pytest.mark.parametrize('status, verdict', [
+    (200, 'accepted'), (204, 'accepted'), (400, 'rejected'), (404, 'rejected'), (413, 'rejected'),
+    (0, 'retry'), (403, 'retry'), (408, 'retry'), (429, 'retry'), (500, 'retry'), (502, 'retry'), (503, 'retry'),
+])
+def test_classify(status, verdict):
+    assert outbox.classify(status) == verdict
+
+
+def test_retry_delays_double_with_equal_jitter_up_to_five_minutes():
+    assert [outbox.retry_delay_ms(n, 0.0) for n in range(1, 6)] == [500, 1000, 2000, 4000, 8000]
+    assert [outbox.retry_delay_ms(n, 0.999999) for n in range(1, 4)] == [999, 1999, 3999]
+    assert outbox.retry_delay_ms(30, 0.0) == 150_000
+    assert outbox.retry_delay_ms(30, 0.999999) == 299_999
+    assert outbox.retry_delay_ms(1000, 0.5) == 225_000
+
+
+@pytest.mark.parametrize('header, expected', [('5', 5000), (' 12 ', 12000), ('0', 0), ('1.5', 1500),
+                                              ('99999999', outbox.RETRY_AFTER_MAX_MS), (None, None), ('soon', None),
+                                              ('-1', None), ('Wed, 21 Oct 2015 07:28:00 GMT', None)])
+def test_retry_after(header, expected):
+    assert outbox.retry_after_ms(header) == expected
+
+
+def entry(n: int, size: int = 100, ts: int = 0) -> dict:
+    return {'e': {'id': f'e{n}', 'ts': ts or n}, 'b': size, 'n': 0}
+
+
+def test_a_batch_holds_at_most_100_events_and_the_byte_limit():
+    entries = [entry(i) for i in range(250)]
+    assert len(outbox.select_batch(entries, {}, outbox.MAX_BATCH_BYTES)) == 100
+    big = [entry(i, size=20_000) for i in range(5)]
+    assert [e['e']['id'] for e in outbox.select_batch(big, {}, outbox.MAX_BATCH_BYTES)] == ['e0', 'e1']
+
+
+def test_a_batch_skips_events_in_flight():
+    entries = [entry(i) for i in range(4)]
+    assert [e['e']['id'] for e in outbox.select_batch(entries, {'e0': True, 'e2': True}, 10_000)] == ['e1', 'e3']
+
+
+def test_an_event_over_32_kib_is_refused_when_made():
+    assert outbox.new_entry({'id': 'x', 'ts': 1, 'blob': 'y' * 40_000}) is None
+    assert outbox.new_entry({'id': 'x', 'ts': 1})['b'] == len('{"id":"x","ts":1}')
+
+
+def test_caps_drop_the_oldest():
+    entries = [entry(i) for i in range(outbox.MAX_OUTBOX_EVENTS + 5)]
+    dropped = outbox.enforce_caps(entries)
+    assert [e['e']['id'] for e in dropped] == [f'e{i}' for i in range(5)]
+    assert len(entries) == outbox.MAX_OUTBOX_EVENTS
+    heavy = [entry(i, size=300_000) for i in range(5)]
+    assert len(outbox.enforce_caps(heavy)) == 2 and len(heavy) == 3
+
+
+def test_merge_adds_unknown_ids_in_time_order_and_ignores_junk():
+    entries = [entry(1, ts=10), entry(2, ts=30)]
+    added = outbox.merge_entries(entries, [entry(2, ts=30), entry(3, ts=20), {'bad': 1}, None, entry(4, ts=40)])
+    assert [e['e']['id'] for e in added] == ['e3', 'e4']
+    assert [e['e']['id'] for e in entries] == ['e1', 'e3', 'e2', 'e4']
