@@ -111,6 +111,8 @@ def create_app(settings: Settings) -> Starlette:
             return {
                 'Access-Control-Allow-Origin': origin,
                 'Access-Control-Allow-Credentials': 'true',
+                # Without this a cross-origin page cannot read Retry-After on a 429 or 503.
+                'Access-Control-Expose-Headers': 'Retry-After',
                 'Vary': 'Origin',
             }
         return {'Vary': 'Origin'}

@@ -11,8 +11,9 @@ How an event travels:
    oldest events (`outbox.select_batch`) as one `text/plain` POST. One request is in flight at a
    time. An event leaves the outbox only when the collector accepted it (2xx) or refused it for
    good (400, 404, 413: counted); otherwise it stays, keeps its id, and is retried after the delay
-   `outbox.retry_delay_ms` gives, or the `Retry-After` the collector asked for. The delay is shared
-   by the store's pages (`ometria:<account>:retry`), so reloading during an outage does not storm.
+   `outbox.retry_delay_ms` gives, or the `Retry-After` the collector asked for. The failure count
+   and any Retry-After are shared by the store's pages (`ometria:<account>:retry`): each page load
+   tries once, then backs off from where the last page left off.
 3. `unload()` (page hidden or left) writes the outbox and sends what is not in flight with
    `sendBeacon` (or a keepalive fetch where the beacon is refused), within the 64 KiB in-flight
    budget. Nothing is removed: the beacon's fate is unknown, so the events stay until a later
@@ -51,6 +52,7 @@ def make_delivery(env, account_id, collector_url, observe):
         'last_adopt': None,
         'stored': False,
         'leaving': False,
+        'beaconed': {},
     }
     stats = {'events': 0, 'requests': 0, 'accepted': 0, 'retries': 0, 'beacons': 0,
              'dropped_cap': 0, 'dropped_rejected': 0, 'dropped_oversize': 0}
@@ -231,13 +233,16 @@ def make_delivery(env, account_id, collector_url, observe):
 
     def unload(leaving):
         """The page is hidden (`leaving` False) or being left (`leaving` True): write the outbox
-        and send what is not in flight by beacon. When leaving, the lease is released so the
-        next page adopts the outbox at once."""
-        state['leaving'] = leaving
+        and send by beacon what is neither in flight nor already beaconed. Once left, the lease is
+        released so that the next page adopts the outbox at once (a `visibilitychange` that
+        follows `pagehide` does not take it back)."""
+        state['leaving'] = state['leaving'] or leaving
         now = env['now_ms']()
         if now >= state['hold_until']:
             skip = {}
             for event_id in prims.keys_of(state['busy']):
+                skip[event_id] = True
+            for event_id in prims.keys_of(state['beaconed']):
                 skip[event_id] = True
             budget = outbox.UNLOAD_BUDGET_BYTES
             while budget > outbox.ENVELOPE_OVERHEAD_BYTES:
@@ -247,6 +252,7 @@ def make_delivery(env, account_id, collector_url, observe):
                 batch_events = []
                 for entry in batch:
                     skip[entry['e']['id']] = True
+                    state['beaconed'][entry['e']['id']] = True
                     prims.append(batch_events, entry['e'])
                 body = prims.to_json(events.envelope(account_id, now, batch_events))
                 budget = budget - prims.utf8_length(body)
@@ -261,6 +267,7 @@ def make_delivery(env, account_id, collector_url, observe):
         """The page is shown again (back from the back/forward cache, or visible): take the
         lease back and carry on."""
         state['leaving'] = False
+        state['beaconed'] = {}
         persist()
         if len(state['entries']) > 0:
             schedule(0)
@@ -273,8 +280,14 @@ def make_delivery(env, account_id, collector_url, observe):
         schedule(0)
 
     def start():
-        """On page start: read the shared retry state and adopt what earlier pages left."""
+        """On page start: read the shared retry state and adopt what earlier pages left.
+
+        A page load always tries once at once (unless the collector asked for a wait with
+        Retry-After): during an outage that is one request per page view, what the store sends
+        anyway, and when the collector is back the outbox drains on the next page. The failure
+        count carries over, so the retries after that first attempt keep backing off."""
         load_retry_state()
+        state['retry_at'] = 0
         adopt()
 
     return {

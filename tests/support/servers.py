@@ -146,6 +146,7 @@ class FaultProxy:
                 if origin:
                     self.send_header('Access-Control-Allow-Origin', origin)
                     self.send_header('Access-Control-Allow-Credentials', 'true')
+                    self.send_header('Access-Control-Expose-Headers', 'Retry-After')
                     self.send_header('Vary', 'Origin')
 
             def do_OPTIONS(self):

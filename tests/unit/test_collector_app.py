@@ -117,8 +117,10 @@ def test_429_with_retry_after_when_a_client_sends_too_fast(make_client):
     client = make_client(rate_per_s=1, burst=2)
     statuses = [post(client, body([event()])).status_code for _ in range(4)]
     assert statuses[:2] == [204, 204] and statuses[2] == 429
-    answer = post(client, body([event()]))
+    answer = post(client, body([event()]), Origin='https://shop.example')
     assert answer.status_code == 429 and int(answer.headers['retry-after']) >= 1
+    # A page on another origin can read Retry-After only when it is exposed.
+    assert answer.headers['access-control-expose-headers'] == 'Retry-After'
 
 
 def test_503_with_retry_after_when_the_store_is_saturated(client, monkeypatch):

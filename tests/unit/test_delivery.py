@@ -199,3 +199,18 @@ def test_past_the_cap_the_oldest_are_dropped_and_counted():
     env.run()
     assert sender['stats']['dropped_cap'] == 10
     assert json.loads(browser.storage[f'ometria:{ACCOUNT}:drops'])['cap'] == 10
+
+
+def test_hidden_after_pagehide_neither_takes_the_lease_back_nor_beacons_twice():
+    """Browsers fire visibilitychange (hidden) after pagehide when a page is left."""
+    browser = Browser()
+    browser.answer = 0
+    env, sender, _ = open_page(browser)
+    sender['enqueue'](make_events(browser, 2))
+    env.run()
+    sender['unload'](True)
+    sender['unload'](False)
+    assert len([r for r in browser.sent if r.beacon]) == 1
+    assert json.loads(browser.storage[outbox_keys(browser)[0]])['lease'] == 0
+    sender['resume']()
+    assert json.loads(browser.storage[outbox_keys(browser)[0]])['lease'] > browser.now
