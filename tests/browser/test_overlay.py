@@ -1,0 +1,209 @@
+"""The #om_debug overlay in Chromium: switching it on and off, its messages and their details,
+delivery states, the integration doctor, and safety in a hostile page (CSP, Trusted Types,
+HTML in ids)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / 'test-results'
+
+ROWS = """() => {
+    var host = document.querySelector('ometria-debug');
+    if (!host) { return null; }
+    return Array.from(host.shadowRoot.querySelectorAll('.entry')).map(function (row) {
+        return {text: row.querySelector('.text').textContent, kind: row.className.replace('entry ', ''),
+                state: row.getAttribute('data-state')};
+    });
+}"""
+
+
+def rows(page):
+    return page.evaluate(ROWS)
+
+
+def texts(page):
+    return [r['text'].replace('\u26a0 ', '') for r in (rows(page) or [])]
+
+
+def click_row(page, text):
+    page.evaluate("""text => {
+        var host = document.querySelector('ometria-debug');
+        Array.from(host.shadowRoot.querySelectorAll('.entry')).find(function (row) {
+            return row.querySelector('.text').textContent === text; }).click();
+    }""", text)
+
+
+def test_without_the_switch_the_tag_leaves_dom_and_console_alone(shop, page):
+    messages = []
+    page.on('console', lambda m: messages.append(m.text))
+    page.goto(shop.page(body='<script>ometria.init("product", {}); ometria.trackAddToBasket();'
+                             'ometria.identify("nope");</script>'))
+    page.wait_for_timeout(2600)
+    assert page.evaluate("document.querySelector('ometria-debug')") is None
+    assert page.evaluate('document.body.children.length') == 2
+    assert [m for m in messages if 'ometria' in m] == []
+
+
+def test_the_switch_is_remembered_for_a_day_and_off_clears_it(shop, page, context):
+    page.goto(shop.page(body='<script>ometria.init("homepage");</script>') + '#om_debug')
+    assert texts(page)[:3] == ['NEW COOKIE ID', f'NEW SESSION: {page_sid(context)}', 'Event: pageview (homepage)']
+    cookie = next(c for c in context.cookies() if c['name'] == 'om_debug')
+    assert 23.9 * 3600 < cookie['expires'] - __import__('time').time() <= 24 * 3600
+    page.goto(shop.page(body='<script>ometria.init("listing");</script>'))
+    assert texts(page)[:2] == [f'EXISTING SESSION: {page_sid(context)}', 'Event: pageview (listing)']
+    page.goto(shop.page(body='<script>ometria.init("listing");</script>') + '#om_debug=off')
+    assert rows(page) is None
+    assert not [c for c in context.cookies() if c['name'] == 'om_debug']
+    page.goto(shop.page(body='<script>ometria.init("listing");</script>'))
+    assert rows(page) is None
+
+
+def page_sid(context) -> str:
+    value = next(c['value'] for c in context.cookies() if c['name'] == 'ometria')
+    return dict(p.split('=', 1) for p in value.split('&'))['sid']
+
+
+def test_every_event_message_and_its_details_on_click(shop, page):
+    logged = []
+    page.on('console', lambda m: logged.append(m))
+    body = ('<script>ometria.init("product", {pid: "P1"}, "uk"); ometria.identify("dev@example.com");'
+            'var b = new ometria.Basket(); b.setId("B1").setTotal(10, "GBP").addLineItem("P1", 1, 10);'
+            'ometria.setBasket(b); ometria.trackAddToBasket("P1", 2); ometria.trackCheckout("payment");'
+            'ometria.trackTransaction("000000145");</script>')
+    page.goto(shop.page(body=body) + '#om_debug')
+    assert texts(page) == [
+        'NEW COOKIE ID', f'NEW SESSION: {page_sid(page.context)}', 'Event: pageview (product)', 'Event: identify',
+        'Identified: dev@example.com', 'Event: setbasket', 'Event: addtobasket', 'Event: checkout (payment)',
+        'Event: transaction (000000145)',
+    ]
+    expectations = {
+        'Event: pageview (product)': {'page_type': 'product', 'page_data': {'pid': 'P1'}},
+        'Event: setbasket': {'basket': {'id': 'B1', 'currency': 'GBP', 'total': 10, 'url': None, 'size': 1,
+                                        'items': [{'product_id': 'P1', 'quantity': 1, 'price': 10, 'variant_id': None}]}},
+        'Event: addtobasket': {'product_id': 'P1', 'quantity': 2},
+        'Event: transaction (000000145)': {'order_id': '000000145'},
+        'Event: identify': {'email': 'dev@example.com', 'profile': None},
+        'Identified: dev@example.com': {'identity': 'dev@example.com'},
+    }
+    for text, details in expectations.items():
+        logged.clear()
+        click_row(page, text)
+        page.wait_for_timeout(50)
+        message = next(m for m in logged if m.text.startswith('[ometria] ' + text))
+        assert message.type == 'log'
+        assert message.args[1].json_value() == details
+
+
+def test_each_event_line_follows_its_delivery_state(shop, page):
+    shop.proxy.set(mode='status', status=503, retry_after='1', times=1)
+    page.goto(shop.page(body='<script>ometria.init("homepage");</script>') + '#om_debug')
+    page.wait_for_function(f'({ROWS})().some(function (r) {{ return r.state === "retrying"; }})')
+    page.wait_for_function(f'({ROWS})().some(function (r) {{ return r.state === "sent"; }})', timeout=5000)
+    shop.proxy.set(mode='status', status=400)
+    page.evaluate('ometria.trackAddToBasket("x")')
+    page.wait_for_function(f'({ROWS})().some(function (r) {{ return r.state === "dropped"; }})')
+    states = {r['text']: r['state'] for r in rows(page) if r['kind'] == 'event'}
+    assert states == {'Event: pageview (homepage)': 'sent', 'Event: addtobasket': 'dropped'}
+
+
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+SVG = '"><svg onload="window.pwned=2">'
+
+
+def test_hostile_strings_show_as_text_under_csp_and_trusted_types(shop, page, page_errors):
+    calls = (f'ometria.init("product", {{pid: {HOSTILE!r}}}, {SVG!r});'
+             f'ometria.identify("a@b.co"); ometria.trackTransaction({SVG!r});'
+             f'ometria.trackCheckout({HOSTILE!r}); ometria.init({HOSTILE!r});')
+    shop.store.add('/hostile.js', calls, content_type='text/javascript')
+    csp = (f"default-src 'self'; script-src 'self' {shop.collector.url}; connect-src {shop.proxy.url}; "
+           "require-trusted-types-for 'script'; trusted-types 'none'")
+    violations = []
+    page.on('console', lambda m: violations.append(m.text) if 'Content Security Policy' in m.text
+            or 'TrustedHTML' in m.text else None)
+    page.add_init_script("document.addEventListener('securitypolicyviolation', function (e) {"
+                         " (window.violations = window.violations || []).push(e.violatedDirective); });")
+    page.goto(shop.page(body='<script src="/hostile.js"></script>', headers={'Content-Security-Policy': csp}) +
+              '#om_debug')
+    shown = texts(page)
+    assert f'Event: transaction ({SVG})' in shown
+    assert f'Event: checkout ({HOSTILE})' in shown
+    assert any(HOSTILE in line for line in shown)
+    overlay = page.evaluate("document.querySelector('ometria-debug').shadowRoot")
+    assert overlay is not None
+    assert page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelectorAll('img, svg').length") == 0
+    page.wait_for_timeout(300)
+    assert page.evaluate('window.pwned') is None
+    assert page.evaluate('window.violations || []') == []
+    assert violations == []
+    assert page_errors == []
+
+
+def test_the_overlay_sits_top_right_collapses_and_scrolls(shop, page):
+    calls = ''.join(f'ometria.trackAddToBasket("sku-{i}");' for i in range(80))
+    page.goto(shop.page(head='<style>div { display: none !important; } * { font-size: 40px !important; }</style>',
+                        body=f'<script>ometria.init("listing");{calls}</script>') + '#om_debug')
+    box = page.locator('ometria-debug').bounding_box()
+    width = page.viewport_size['width']
+    assert box['y'] <= 10 and abs(box['x'] + box['width'] - (width - 8)) <= 2
+    assert box['height'] <= page.viewport_size['height'] * 0.75, 'the list scrolls instead of growing'
+    scrollable = page.evaluate("""(() => { var list = document.querySelector('ometria-debug').shadowRoot
+        .querySelector('[part=entries]'); return list.scrollHeight > list.clientHeight; })()""")
+    assert scrollable
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / 'overlay.png'))
+    page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelector('[role=button]').click()")
+    collapsed = page.locator('ometria-debug').bounding_box()
+    assert collapsed['height'] < 60
+
+
+def test_entries_wait_for_the_body(shop, page, page_errors):
+    head_calls = ('<script src="{TAG}"></script>'
+                  '<script>ometria.init("homepage"); ometria.identify("early@example.com");</script>')
+    page.goto(shop.page(head=head_calls, body='', tag='none') + '#om_debug')
+    assert page_errors == []
+    assert 'Event: pageview (homepage)' in texts(page) and 'Identified: early@example.com' in texts(page)
+
+
+DOCTOR = [
+    ('no init', '<script>ometria.identify("a@b.co");</script>', 'No ometria.init() on this page'),
+    ('unknown page type', '<script>ometria.init("landing");</script>', 'Unknown page type "landing"'),
+    ('product without pid', '<script>ometria.init("product", {sku: "X"});</script>', 'Product page without a product id'),
+    ('basket total', '<script>ometria.init("basket"); var b = new ometria.Basket(); b.setTotal(99, "GBP");'
+                     'b.addLineItem("1", 2, 10); ometria.setBasket(b);</script>', 'Basket total 99 differs from its lines'),
+    ('currency', '<script>ometria.init("basket"); var b = new ometria.Basket(); b.setTotal(10, "£");'
+                 'b.addLineItem("1", 1, 10); ometria.setBasket(b);</script>', 'Currency "£" is not a three-letter'),
+    ('invalid identify', '<script>ometria.init("homepage"); ometria.identify("not an email");</script>',
+     'is neither an email address nor omid:<id>'),
+    ('add without product', '<script>ometria.init("homepage"); ometria.trackAddToBasket();</script>',
+     'trackAddToBasket needs a product id'),
+    ('onLoad exception', '<script>window.ometria = {onLoad: function () { ometria.init("homepage"); ometria.idenfiy("x"); }};'
+                         '</script><script src="{TAG}"></script>', 'ometria.onLoad threw'),
+    ('loaded twice', '<script>ometria.init("homepage");</script><script src="{TAG}"></script>', 'loaded twice'),
+    ('confirmation without transaction', '<script>ometria.init("confirmation");</script>',
+     'This confirmation page recorded no transaction'),
+]
+
+
+@pytest.mark.parametrize('situation, body, warning', DOCTOR, ids=[d[0] for d in DOCTOR])
+def test_the_doctor_warns_in_its_situation(situation, body, warning, shop, page):
+    warned = []
+    page.on('console', lambda m: warned.append(m.text) if m.type == 'warning' else None)
+    tag = 'none' if situation == 'onLoad exception' else 'sync'
+    page.goto(shop.page(body=body, tag=tag) + '#om_debug')
+    page.wait_for_timeout(2600)
+    warnings = [r['text'] for r in rows(page) if r['kind'] == 'warn']
+    assert any(warning in w for w in warnings), warnings
+    assert any(warning in w for w in warned), 'the warning is written to the console too'
+
+
+def test_a_correct_integration_gets_no_warning(shop, page):
+    body = ('<script>ometria.init("basket", null, "uk"); ometria.identify("ok@example.com");'
+            'var b = new ometria.Basket(); b.setId("B9").setTotal(35, "GBP").addLineItem("1", 2, 10)'
+            '.addLineItem("2", 1, 15); ometria.setBasket(b); ometria.trackAddToBasket("3");</script>')
+    page.goto(shop.page(body=body) + '#om_debug')
+    page.wait_for_timeout(2600)
+    assert [r['text'] for r in rows(page) if r['kind'] in ('warn', 'note')] == []
