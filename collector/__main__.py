@@ -29,6 +29,7 @@ def serve(args: argparse.Namespace) -> int:
         'OMETRIA_BURST': str(args.burst),
         'OMETRIA_DEMO': '1' if args.demo else '',
         'OMETRIA_BODY_TIMEOUT': str(args.body_timeout),
+        'OMETRIA_COLLECTOR_URL': args.collector_url,
     })
     base = f'http://{args.host}:{args.port}'
     if args.demo:
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument('--rate', type=float, default=50.0, help='requests/s per account and client address (0: no limit)')
     run.add_argument('--burst', type=int, default=200, help='requests a client may send at once')
     run.add_argument('--body-timeout', type=float, default=10.0, help='seconds a client may take to send a body')
+    run.add_argument('--collector-url', default='',
+                     help="stamp this collect URL into every tag served (default: the account's; with --demo, this server)")
     run.add_argument('--demo', action='store_true', help='also serve the demo store')
     run.add_argument('--access-log', action='store_true')
     run.add_argument('--log-level', default='warning')

@@ -26,7 +26,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from collector.accounts import Account, load_accounts
 from collector.models import MAX_BODY_BYTES
@@ -58,6 +58,9 @@ class Settings:
     burst: int = 200
     body_timeout_s: float = BODY_TIMEOUT_S
     demo: bool = False
+    # Stamped into every tag this server serves, when set (else: the account's collector_url; in
+    # demo mode, this server's own /collect).
+    collector_url: str = ''
     stats: Counter = field(default_factory=Counter)
 
 
@@ -139,7 +142,8 @@ def create_app(settings: Settings) -> Starlette:
         account = settings.accounts.get(verdict.account) if verdict.account else None
         if verdict.status != 204:
             return answer(verdict.status, verdict.reason, origin, account)
-        if origin and not account.allows_origin(origin):
+        own_origin = str(request.base_url).rstrip('/')
+        if origin and origin != own_origin and not account.allows_origin(origin):
             stats['origin_refused'] += 1
             return answer(403, f'origin {origin} is not allowed for account {account.account_id}', origin, account)
         wait_s = limiter.check(account.account_id, request.client.host if request.client else '')
@@ -174,7 +178,8 @@ def create_app(settings: Settings) -> Starlette:
         account = settings.accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
         if account is None:
             return Response('no such tag\n', status_code=404, media_type='text/plain')
-        collector_url = account.collector_url or str(request.base_url).rstrip('/') + '/collect'
+        own_url = str(request.base_url).rstrip('/') + '/collect'
+        collector_url = settings.collector_url or (own_url if settings.demo else account.collector_url) or own_url
         try:
             tag = await asyncio.to_thread(tags.get, account.account_id, collector_url, account.cookie_domain)
         except (TagUnavailable, StampError) as error:
@@ -258,13 +263,14 @@ def create_app(settings: Settings) -> Starlette:
     if settings.demo:
         from demo_site.app import demo_routes
 
-        routes.append(Mount('/', routes=demo_routes()))
+        routes.extend(demo_routes())
     return Starlette(routes=routes, lifespan=lifespan)
 
 
 def app_from_env() -> Starlette:
     """The app configured by environment variables (for uvicorn workers): OMETRIA_ACCOUNTS,
-    OMETRIA_DB, OMETRIA_GENERIC, OMETRIA_RATE, OMETRIA_BURST, OMETRIA_DEMO, OMETRIA_BODY_TIMEOUT."""
+    OMETRIA_DB, OMETRIA_GENERIC, OMETRIA_RATE, OMETRIA_BURST, OMETRIA_DEMO, OMETRIA_BODY_TIMEOUT,
+    OMETRIA_COLLECTOR_URL."""
     settings = Settings(
         accounts=load_accounts(os.environ.get('OMETRIA_ACCOUNTS', str(ROOT / 'accounts.toml'))),
         db_path=os.environ.get('OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3')),
@@ -273,5 +279,6 @@ def app_from_env() -> Starlette:
         burst=int(os.environ.get('OMETRIA_BURST', '200')),
         demo=os.environ.get('OMETRIA_DEMO', '') == '1',
         body_timeout_s=float(os.environ.get('OMETRIA_BODY_TIMEOUT', str(BODY_TIMEOUT_S))),
+        collector_url=os.environ.get('OMETRIA_COLLECTOR_URL', ''),
     )
     return create_app(settings)

@@ -1,29 +1,205 @@
-"""The demo store's routes (mounted by collector.app when `demo=True`)."""
+"""The demo store's routes, mounted by the collector's app with `--demo` (collector/app.py).
+
+The cart, the signed-in email and the last order live in cookies, so the store keeps working
+across server restarts (the journey tests stop and start the collector mid-way).
+"""
 
 from __future__ import annotations
 
-from starlette.responses import HTMLResponse
+import json
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-HOME = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Demo store</title>
-<script src="/tags/demo.js"></script>
-<script src="/demo-init.js"></script>
-</head><body><h1>Demo store</h1><p>Open <a href="/#om_debug">/#om_debug</a> to see the overlay,
-and <a href="/live?account=demo">the live events</a>.</p></body></html>
-"""
-INIT = "ometria.init('homepage', null, 'demo');\n"
+from demo_site import catalog, pages
+
+ASSETS = Path(__file__).resolve().parent / 'assets'
+CART_COOKIE = 'demo_cart'
+USER_COOKIE = 'demo_user'
+ORDER_COOKIE = 'demo_order'
+MAX_CART_LINES = 50
 
 
-async def home(request):
-    return HTMLResponse(HOME)
+def read_cookie_json(request: Request, name: str, default):
+    try:
+        return json.loads(unquote(request.cookies.get(name, '')))
+    except ValueError:
+        return default
 
 
-async def init_script(request):
-    from starlette.responses import Response
+def read_cart(request: Request) -> tuple[list, str | None]:
+    """(cart entries, cart id); the id is None until something was put in the cart."""
+    data = read_cookie_json(request, CART_COOKIE, {})
+    if not isinstance(data, dict) or not isinstance(data.get('id'), str):
+        return [], None
+    entries = data.get('entries')
+    return (entries if isinstance(entries, list) else []), data['id']
 
-    return Response(INIT, media_type='text/javascript')
+
+def write_cart(response: Response, entries: list, cart_id: str) -> None:
+    response.set_cookie(CART_COOKIE, quote(json.dumps({'id': cart_id, 'entries': entries[:MAX_CART_LINES]})),
+                        max_age=30 * 86400, path='/', samesite='lax')
+
+
+def cart_for_page(request: Request) -> dict | None:
+    entries, cart_id = read_cart(request)
+    return catalog.cart_summary(entries, cart_id) if cart_id else None
+
+
+def user_of(request: Request) -> str | None:
+    value = unquote(request.cookies.get(USER_COOKIE, ''))
+    return value if '@' in value else None
+
+
+def render(page: pages.Page, request: Request, status: int = 200) -> HTMLResponse:
+    here = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+    return HTMLResponse(pages.layout(page, user_of(request), cart_for_page(request), here), status_code=status,
+                        headers={'Cache-Control': 'no-store'})
+
+
+def flavour_routes(flavour: str) -> list[Route]:
+    prefix = pages.PREFIX[flavour]
+
+    async def home(request: Request):
+        return render(pages.home(flavour), request)
+
+    async def category(request: Request):
+        page = pages.listing(flavour, request.path_params['category'])
+        return render(page or pages.not_found(flavour), request, 200 if page else 404)
+
+    async def search(request: Request):
+        return render(pages.search_results(flavour, request.query_params.get('q', '')[:100]), request)
+
+    async def product(request: Request):
+        item = catalog.product(request.path_params['pid'])
+        if item is None:
+            return render(pages.not_found(flavour), request, 404)
+        return render(pages.product_page(flavour, item), request)
+
+    async def basket(request: Request):
+        cart = cart_for_page(request) or catalog.cart_summary([], '')
+        return render(pages.basket_page(flavour, cart), request)
+
+    async def checkout(request: Request):
+        step = request.path_params['step']
+        if step not in pages.CHECKOUT_STEPS:
+            return render(pages.not_found(flavour), request, 404)
+        if request.method == 'POST':
+            index = pages.CHECKOUT_STEPS.index(step)
+            if index + 1 < len(pages.CHECKOUT_STEPS):
+                return RedirectResponse(f'{prefix}/checkout/{pages.CHECKOUT_STEPS[index + 1]}', status_code=303)
+            return place_order(request)
+        return render(pages.checkout_page(flavour, step, user_of(request)), request)
+
+    def place_order(request: Request) -> Response:
+        entries, cart_id = read_cart(request)
+        summary = catalog.cart_summary(entries, cart_id or '')
+        order_id = f'{secrets.randbelow(10**9):09d}'
+        response = RedirectResponse(f'{prefix}/confirmation', status_code=303)
+        response.set_cookie(ORDER_COOKIE, quote(json.dumps({'id': order_id, 'total': summary['total']})), path='/')
+        write_cart(response, [], 'R' + secrets.token_hex(4))
+        return response
+
+    async def confirmation(request: Request):
+        order = read_cookie_json(request, ORDER_COOKIE, None)
+        if not isinstance(order, dict):
+            return RedirectResponse(f'{prefix}/', status_code=303)
+        return render(pages.confirmation_page(flavour, str(order.get('id')), float(order.get('total') or 0)), request)
+
+    async def login(request: Request):
+        if request.method == 'POST':
+            form = parse_qs((await request.body()).decode('utf-8', 'replace'))
+            email = form.get('email', [''])[0].strip()[:200]
+            target = form.get('next', [''])[0] or f'{prefix}/'
+            if not target.startswith('/') or target.startswith('//'):
+                target = f'{prefix}/'
+            response = RedirectResponse(target, status_code=303)
+            if '@' in email:
+                response.set_cookie(USER_COOKIE, quote(email), max_age=30 * 86400, path='/', samesite='lax')
+            return response
+        return render(pages.login_page(flavour, request.query_params.get('next', f'{prefix}/')), request)
+
+    return [
+        Route(f'{prefix}/', home),
+        Route(f'{prefix}/c/{{category}}', category),
+        Route(f'{prefix}/search', search),
+        Route(f'{prefix}/p/{{pid}}', product),
+        Route(f'{prefix}/basket', basket),
+        Route(f'{prefix}/checkout/{{step}}', checkout, methods=['GET', 'POST']),
+        Route(f'{prefix}/confirmation', confirmation),
+        Route(f'{prefix}/login', login, methods=['GET', 'POST']),
+    ]
+
+
+async def cart_api(request: Request) -> Response:
+    """POST {action: add|set|remove, pid, sku, qty}: change the cart, answer its summary."""
+    entries, cart_id = read_cart(request)
+    cart_id = cart_id or 'R' + secrets.token_hex(4)
+    if request.method == 'POST':
+        try:
+            change = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({'error': 'not JSON'}, status_code=400)
+        if not isinstance(change, dict):
+            return JSONResponse({'error': 'not an object'}, status_code=400)
+        item = catalog.product(str(change.get('pid', '')))
+        if item is None:
+            return JSONResponse({'error': 'no such product'}, status_code=404)
+        sku = str(change.get('sku') or item.product_id)
+        try:
+            qty = int(str(change.get('qty', 1)).strip())
+        except ValueError:
+            qty = 1
+        action = change.get('action')
+        existing = next((e for e in entries if e.get('sku') == sku), None)
+        if action == 'add' and qty > 0:
+            if existing:
+                existing['qty'] = existing['qty'] + qty
+            else:
+                entries.append({'sku': sku, 'pid': item.product_id, 'qty': qty})
+        elif action == 'set' and existing and qty > 0:
+            existing['qty'] = qty
+        elif action in ('remove', 'set') and existing:
+            entries.remove(existing)
+    response = JSONResponse(catalog.cart_summary(entries, cart_id))
+    write_cart(response, entries, cart_id)
+    return response
+
+
+async def newsletter(request: Request) -> Response:
+    try:
+        email = str(json.loads(await request.body()).get('email', '')).strip()
+    except (ValueError, AttributeError):
+        return JSONResponse({'ok': False}, status_code=400)
+    return JSONResponse({'ok': '@' in email, 'email': email})
+
+
+async def asset(request: Request) -> Response:
+    name = request.path_params['name']
+    path = ASSETS / name
+    if '/' in name or not path.is_file():
+        return Response('not found\n', status_code=404, media_type='text/plain')
+    return FileResponse(path, headers={'Cache-Control': 'no-cache'})
+
+
+async def image(request: Request) -> Response:
+    item = catalog.product(request.path_params['pid'])
+    if item is None:
+        return Response('not found\n', status_code=404, media_type='text/plain')
+    return Response(pages.product_svg(item), media_type='image/svg+xml',
+                    headers={'Cache-Control': 'public, max-age=3600'})
 
 
 def demo_routes() -> list:
-    return [Route('/', home), Route('/demo-init.js', init_script)]
+    return [
+        Route('/api/cart', cart_api, methods=['GET', 'POST']),
+        Route('/api/newsletter', newsletter, methods=['POST']),
+        Route('/assets/img/{pid}.svg', image),
+        Route('/assets/{name}', asset),
+        *flavour_routes('plain'),
+        *flavour_routes('magento'),
+    ]

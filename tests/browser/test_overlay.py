@@ -160,6 +160,19 @@ def test_the_overlay_sits_top_right_collapses_and_scrolls(shop, page):
     assert collapsed['height'] < 60
 
 
+def test_the_overlay_moves_to_the_lower_corner_and_stays_there_for_the_tab(shop, page):
+    page.goto(shop.page(body='<script>ometria.init("homepage");</script>') + '#om_debug')
+    page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelector('.dock').click()")
+    height = page.viewport_size['height']
+    box = page.locator('ometria-debug').bounding_box()
+    assert abs(box['y'] + box['height'] - (height - 8)) <= 2
+    page.goto(shop.page(body='<script>ometria.init("listing");</script>'))
+    box = page.locator('ometria-debug').bounding_box()
+    assert abs(box['y'] + box['height'] - (height - 8)) <= 2
+    page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelector('.dock').click()")
+    assert page.locator('ometria-debug').bounding_box()['y'] <= 10
+
+
 def test_entries_wait_for_the_body(shop, page, page_errors):
     head_calls = ('<script src="{TAG}"></script>'
                   '<script>ometria.init("homepage"); ometria.identify("early@example.com");</script>')

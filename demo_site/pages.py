@@ -1,0 +1,270 @@
+"""The demo store's HTML, in two flavours that integrate the tag differently:
+
+- "plain" (`/`): the tag in the head, then inline calls as the Ometria documentation shows
+  (`init` with page type and data, `identify` when signed in, `setBasket` when there is a cart,
+  `trackTransaction` on the confirmation page); clicks call `trackAddToBasket` and AJAX cart changes
+  rebuild the basket (assets/store.js).
+- "magento" (`/m/`): like the Magento extension: a `window.ometria.raw_data` data layer, the tag
+  loaded async after DOM-ready, an `onLoad` hook for identify and basket, `init()` re-called when
+  a variant is picked.
+
+Every value from the catalogue, the cart or the visitor is escaped for its context.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from urllib.parse import quote
+
+from demo_site import catalog
+
+STORE_NAME = 'Northwind Outfitters'
+PREFIX = {'plain': '', 'magento': '/m'}
+
+
+def esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def js(value) -> str:
+    """A value as a JavaScript literal, safe inside an inline <script>."""
+    return json.dumps(value).replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
+
+
+class Page:
+    """What a page needs to render: its content, and what the tag must be told about it."""
+
+    def __init__(self, flavour: str, title: str, body: str, page_type: str | None, page_data: dict | None = None,
+                 raw_data: dict | None = None, extra_calls: str = ''):
+        self.flavour = flavour
+        self.title = title
+        self.body = body
+        self.page_type = page_type
+        self.page_data = page_data
+        self.raw_data = raw_data
+        self.extra_calls = extra_calls
+
+
+def basket_call(cart: dict | None) -> str:
+    return f'DemoStore.sendBasket({js(cart)});' if cart is not None else ''
+
+
+def tracking(page: Page, user: str | None, cart: dict | None) -> tuple[str, str]:
+    """The (head, end of body) HTML that loads and calls the tag for this page."""
+    if page.flavour == 'plain':
+        head = '<script src="/tags/demo.js"></script><script src="/assets/store.js"></script>'
+        calls = [f'ometria.init({js(page.page_type)}, {js(page.page_data)}, {js(catalog.STORE_ID)});']
+        if user:
+            calls.append(f'ometria.identify({js(user)});')
+        calls.append(basket_call(cart))
+        calls.append(page.extra_calls)
+        return head, '<script>\n' + '\n'.join(c for c in calls if c) + '\n</script>'
+    raw = {'store': 1, 'store_url': '/m/', **(page.raw_data or {})}
+    hook = []
+    if user:
+        hook.append(f'ometria.identify({js(user)});')
+    hook.append(basket_call(cart))
+    hook.append(page.extra_calls)
+    head = (
+        '<script src="/assets/store.js"></script><script>\n'
+        'window.ometria = window.ometria || {};\n'
+        f'window.ometria.raw_data = {js(raw)};\n'
+        f'window.ometria.onLoad = function () {{ {" ".join(c for c in hook if c)} }};\n'
+        'document.addEventListener("DOMContentLoaded", function () { setTimeout(function () {\n'
+        '  var s = document.createElement("script"); s.src = "/tags/demo.js"; s.async = true;\n'
+        '  document.head.appendChild(s);\n'
+        '}, 50); });\n</script>'
+    )
+    return head, ''
+
+
+def layout(page: Page, user: str | None, cart: dict | None, here: str) -> str:
+    prefix = PREFIX[page.flavour]
+    head, tail = tracking(page, user, cart)
+    count = cart['count'] if cart else 0
+    nav = ''.join(f'<a href="{prefix}/c/{key}">{esc(name)}</a>' for key, name in catalog.CATEGORIES.items())
+    account = (f'<span class="who">{esc(user)}</span>' if user
+               else f'<a href="{prefix}/login?next={quote(here, safe="")}" id="login-link">Sign in</a>')
+    other = '/m/' if page.flavour == 'plain' else '/'
+    flavour_note = ('Plain integration (inline calls)' if page.flavour == 'plain'
+                    else 'Magento-style integration (raw_data, async tag)')
+    return f"""<!doctype html>
+<html lang="en" data-flavour="{page.flavour}" data-prefix="{prefix}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(page.title)} · {STORE_NAME}</title>
+<link rel="stylesheet" href="/assets/store.css">
+{head}
+</head>
+<body>
+<header class="top">
+  <a class="logo" href="{prefix}/">{STORE_NAME}</a>
+  <nav>{nav}</nav>
+  <form class="search" action="{prefix}/search" role="search"><input name="q" placeholder="Search" aria-label="Search"></form>
+  <div class="account">{account} <a href="{prefix}/basket" id="basket-link">Basket (<span id="basket-count">{count}</span>)</a></div>
+</header>
+<p class="flavour">{flavour_note} · <a href="{other}">switch</a> · <a href="/live?account=demo" target="_blank">live events</a></p>
+<main>
+{page.body}
+</main>
+<footer>
+  <form id="newsletter" class="newsletter">
+    <label>Newsletter: <input type="email" name="email" placeholder="you@example.com" required></label>
+    <button>Sign up</button> <span id="newsletter-done" hidden>Thanks for signing up!</span>
+  </form>
+  <p>A demo store for the Ometria tag. Nothing here is for sale.</p>
+</footer>
+{tail}
+</body>
+</html>
+"""
+
+
+def product_card(product: catalog.Product, prefix: str) -> str:
+    return (f'<li class="card"><a href="{prefix}/p/{product.product_id}">'
+            f'<img src="/assets/img/{product.product_id}.svg" alt="" width="160" height="120">'
+            f'<span class="name">{esc(product.name)}</span>'
+            f'<span class="price">{catalog.money(product.price_pence)}</span></a></li>')
+
+
+def grid(products, prefix: str) -> str:
+    if not products:
+        return '<p class="empty">Nothing found.</p>'
+    return '<ul class="grid">' + ''.join(product_card(p, prefix) for p in products) + '</ul>'
+
+
+def home(flavour: str) -> Page:
+    prefix = PREFIX[flavour]
+    body = ('<section class="hero"><h1>Kit for wet weekends</h1><p>Boots, jackets and bags that have seen some '
+            'weather.</p></section><h2>Bestsellers</h2>' + grid(catalog.PRODUCTS[::3], prefix))
+    return Page(flavour, 'Home', body, 'homepage', None, {'type': 'homepage'})
+
+
+def listing(flavour: str, category: str) -> Page | None:
+    if category not in catalog.CATEGORIES:
+        return None
+    prefix = PREFIX[flavour]
+    name = catalog.CATEGORIES[category]
+    body = f'<h1>{esc(name)}</h1>' + grid(catalog.in_category(category), prefix)
+    index = list(catalog.CATEGORIES).index(category) + 1
+    return Page(flavour, name, body, 'listing', None, {'type': 'listing', 'category': {'id': index, 'path': f'1/{index}'}})
+
+
+def search_results(flavour: str, query: str) -> Page:
+    prefix = PREFIX[flavour]
+    found = catalog.search(query)
+    body = f'<h1>Search: {esc(query)}</h1><p>{len(found)} result(s)</p>' + grid(found, prefix)
+    return Page(flavour, f'Search {query}', body, 'search', {'query': query}, {'type': 'search', 'query': query})
+
+
+def product_page(flavour: str, product: catalog.Product) -> Page:
+    options = ''.join(f'<option value="{esc(v.variant_id)}">{esc(v.label)}</option>' for v in product.variants)
+    body = f"""<article class="product" data-pid="{esc(product.product_id)}">
+  <img src="/assets/img/{product.product_id}.svg" alt="{esc(product.name)}" width="320" height="240">
+  <div>
+    <h1>{esc(product.name)}</h1>
+    <p class="price">{catalog.money(product.price_pence)}</p>
+    <p>{esc(product.blurb)}</p>
+    <form id="add-to-basket" data-pid="{esc(product.product_id)}">
+      <label>Option <select name="sku" id="variant">{options}</select></label>
+      <label>Quantity <input name="qty" id="qty" value="1" size="3" inputmode="numeric"></label>
+      <button id="add">Add to basket</button>
+      <span id="added" hidden>Added!</span>
+    </form>
+  </div>
+</article>"""
+    raw = {'type': 'product', 'data': product_data(product, None),
+           'product_map': {v.variant_id: product_data(product, v) for v in product.variants}}
+    return Page(flavour, product.name, body, 'product', {'pid': product.product_id}, raw)
+
+
+def product_data(product: catalog.Product, variant: catalog.Variant | None) -> dict:
+    """A product as the Magento extension writes it in raw_data.data (a child for a variant)."""
+    return {
+        'id': variant.variant_id if variant else product.product_id,
+        'sku': (variant.variant_id if variant else product.product_id).upper(),
+        'name': product.name + (f' ({variant.label})' if variant else ''),
+        'url': f'/m/p/{product.product_id}',
+        'in_stock': True,
+        'price': product.price,
+        'currency': catalog.CURRENCY,
+    }
+
+
+def basket_page(flavour: str, cart: dict) -> Page:
+    rows = ''.join(
+        f'<tr data-sku="{esc(line["sku"])}" data-pid="{esc(line["pid"])}"><td>{esc(line["name"])}</td>'
+        f'<td><input class="qty" value="{line["qty"]}" size="3" aria-label="Quantity"></td>'
+        f'<td>{catalog.money(line["line_pence"])}</td><td><button class="remove">Remove</button></td></tr>'
+        for line in cart['lines']
+    )
+    prefix = PREFIX[flavour]
+    body = (f'<h1>Your basket</h1><table id="cart"><thead><tr><th>Item</th><th>Qty</th><th>Price</th><th></th></tr>'
+            f'</thead><tbody>{rows}</tbody></table>'
+            f'<p class="total">Total: <strong id="cart-total">{catalog.money(round(cart["total"] * 100))}</strong></p>'
+            f'<p><a class="button" id="checkout" href="{prefix}/checkout/details">Checkout</a></p>')
+    if not cart['lines']:
+        body = '<h1>Your basket</h1><p class="empty">Your basket is empty.</p>'
+    return Page(flavour, 'Basket', body, 'basket', None, {'type': 'basket'})
+
+
+CHECKOUT_STEPS = ['details', 'delivery', 'payment']
+
+
+def checkout_page(flavour: str, step: str, user: str | None) -> Page:
+    number = CHECKOUT_STEPS.index(step) + 1
+    prefix = PREFIX[flavour]
+    fields = {
+        'details': f'<label>Email <input name="email" type="email" value="{esc(user or "")}" required></label>',
+        'delivery': '<label>Address <input name="address" value="1 Harbour Street" required></label>',
+        'payment': '<label>Card <input name="card" value="4242 4242 4242 4242" required></label>',
+    }[step]
+    action = f'{prefix}/checkout/{step}'
+    body = (f'<h1>Checkout · step {number} of 3: {step}</h1><form method="post" action="{action}" id="checkout-form">'
+            f'{fields}<button id="next">{"Place order" if step == "payment" else "Continue"}</button></form>')
+    extra = f'ometria.trackCheckout({number});' if flavour == 'plain' else ''
+    return Page(flavour, f'Checkout: {step}', body, 'checkout', None, {'type': 'checkout', 'data': {'step': step}},
+                extra_calls=extra)
+
+
+def confirmation_page(flavour: str, order_id: str, total: float) -> Page:
+    body = (f'<h1>Thank you!</h1><p>Your order <strong id="order-id">{esc(order_id)}</strong> is on its way '
+            f'({catalog.money(round(total * 100))}).</p>')
+    extra = f'ometria.trackTransaction({js(order_id)});' if flavour == 'plain' else ''
+    return Page(flavour, 'Order placed', body, 'confirmation', None,
+                {'type': 'confirmation', 'data': {'id': order_id}}, extra_calls=extra)
+
+
+def login_page(flavour: str, next_url: str) -> Page:
+    prefix = PREFIX[flavour]
+    body = (f'<h1>Sign in</h1><form method="post" action="{prefix}/login" id="login-form">'
+            f'<input type="hidden" name="next" value="{esc(next_url)}">'
+            '<label>Email <input name="email" type="email" required></label>'
+            '<label>Password <input name="password" type="password" value="demo" required></label>'
+            '<button id="sign-in">Sign in</button></form>')
+    return Page(flavour, 'Sign in', body, None, None, {})
+
+
+def not_found(flavour: str) -> Page:
+    return Page(flavour, 'Not found', '<h1>Not found</h1>', None, None, {})
+
+
+def product_svg(product: catalog.Product) -> str:
+    """A drawing of the product: a shape per kind, in the product's colour."""
+    colour = product.colour
+    shapes = {
+        'boot': (f'<path d="M90 40 h50 v90 q0 15 15 20 l60 18 q20 6 20 26 v16 H90 z" fill="{colour}"/>'
+                 '<rect x="86" y="200" width="164" height="14" rx="5" fill="#333"/>'
+                 '<path d="M100 70 h30 M100 90 h30 M100 110 h30" stroke="#fff8" stroke-width="4"/>'),
+        'jacket': (f'<path d="M120 40 l40 15 40-15 50 30 -20 60 -20-8 v108 H110 V122 l-20 8 -20-60 z" fill="{colour}"/>'
+                   '<path d="M160 55 v155" stroke="#0005" stroke-width="4"/>'
+                   '<circle cx="172" cy="100" r="4" fill="#fff9"/><circle cx="172" cy="140" r="4" fill="#fff9"/>'),
+        'bag': (f'<rect x="90" y="80" width="140" height="130" rx="22" fill="{colour}"/>'
+                '<path d="M125 80 q35-60 70 0" fill="none" stroke="#333" stroke-width="10"/>'
+                '<rect x="115" y="120" width="90" height="40" rx="8" fill="#fff3"/>'),
+    }
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 240" width="320" height="240">'
+            f'<rect width="320" height="240" fill="#f4f1ea"/>{shapes[product.shape]}'
+            f'<text x="12" y="228" font-family="sans-serif" font-size="14" fill="#555">{esc(product.name)}</text></svg>')

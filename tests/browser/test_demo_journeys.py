@@ -1,0 +1,242 @@
+"""Shopper journeys through the demo store, in both integration flavours, against the real
+server and database: the store (`python -m collector serve --demo`) and, in its own process, the
+collector its tag sends to, so that the collector can be stopped mid-journey while the store
+stays up. What is asserted is what the SQLite file holds at the end."""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+import time
+
+import pytest
+
+from tests.support.servers import CollectorProcess, free_port
+
+EMAIL = 'shopper@example.com'
+
+
+class Demo:
+    def __init__(self, store: CollectorProcess, collector: CollectorProcess):
+        self.store = store
+        self.collector = collector
+
+    def stored(self, since: int = 0) -> list[dict]:
+        """The events in the collector's database, in the order they were stored."""
+        with sqlite3.connect(self.collector.db) as connection:
+            rows = connection.execute('SELECT seq, body FROM events WHERE account = ? AND seq > ? ORDER BY seq',
+                                      ('demo', since)).fetchall()
+        return [{'seq': seq, **__import__('json').loads(body)} for seq, body in rows]
+
+    def mark(self) -> int:
+        events = self.stored()
+        return events[-1]['seq'] if events else 0
+
+    def wait_stored(self, since: int, count: int, timeout: float = 30) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = self.stored(since)
+            if len(events) >= count:
+                time.sleep(1.0)
+                return self.stored(since)
+            time.sleep(0.1)
+        events = self.stored(since)
+        raise AssertionError(f'expected {count} events, got {len(events)}: {summary(events)}')
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    store_port, collector_port = free_port(), free_port()
+    accounts = f'[accounts.demo]\norigins = ["http://127.0.0.1:{store_port}"]\n'
+    collector = CollectorProcess(tmp_path_factory.mktemp('collector'), accounts, port=collector_port)
+    store = CollectorProcess(tmp_path_factory.mktemp('store'), accounts, port=store_port, demo=True,
+                             extra_args=['--collector-url', f'http://127.0.0.1:{collector_port}/collect'])
+    collector.start()
+    store.start()
+    yield Demo(store, collector)
+    store.stop()
+    collector.stop()
+
+
+def summary(events: list[dict]) -> list[tuple]:
+    """Each event's type and its key field, for comparing journeys."""
+    result = []
+    for e in events:
+        key = {
+            'pageview': lambda: (e['page_type'], e['page_data'].get('pid') or e['page_data'].get('query')
+                                 or e['page_data'].get('step')),
+            'identify': lambda: e['email'],
+            'setbasket': lambda: e['basket']['size'],
+            'addtobasket': lambda: (e['product_id'], e['quantity']),
+            'checkout': lambda: e['stage'],
+            'transaction': lambda: 'order',
+        }[e['type']]()
+        result.append((e['type'], key))
+    return result
+
+
+def ready(page, flavour: str) -> None:
+    """Wait for the tag (async in the Magento flavour) to have started on this page."""
+    page.wait_for_function("window.ometria && typeof window.ometria.init === 'function'")
+    if flavour == 'magento':
+        page.wait_for_timeout(100)
+
+
+def overlay_texts(page) -> list[str]:
+    return page.evaluate("""Array.from(document.querySelector('ometria-debug').shadowRoot
+        .querySelectorAll('.entry .text')).map(function (e) { return e.textContent; })""")
+
+
+def go(page, flavour, action) -> None:
+    with page.expect_navigation():
+        action()
+    ready(page, flavour)
+
+
+def add_to_basket(page, qty: str, variant: str | None = None) -> None:
+    if variant:
+        page.select_option('#variant', variant)
+    page.fill('#qty', qty)
+    page.click('#add')
+    page.wait_for_selector('#added:not([hidden])')
+
+
+def journey(page, demo: Demo, flavour: str, on_half_way=None, on_checkout=None) -> dict:
+    """A new visitor browses, searches, opens a product, picks a variant, adds two items, changes a
+    quantity, signs in, checks out in steps and confirms."""
+    prefix = '' if flavour == 'plain' else '/m'
+    seen = {}
+    page.goto(f'{demo.store.url}{prefix}/#om_debug')
+    ready(page, flavour)
+    seen['home'] = overlay_texts(page)
+    # As a developer would: move the overlay off the store's header (it stays there for the tab).
+    page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelector('.dock').click()")
+    go(page, flavour, lambda: page.click('nav >> text=Boots'))
+    page.fill('.search input', 'boot')
+    go(page, flavour, lambda: page.press('.search input', 'Enter'))
+    go(page, flavour, lambda: page.click('.card >> text=Fell walking boot'))
+    page.select_option('#variant', '1001-42')
+    page.wait_for_timeout(150)
+    add_to_basket(page, '1')
+    seen['product'] = overlay_texts(page)
+    if on_half_way:
+        on_half_way()
+    go(page, flavour, lambda: page.click('nav >> text=Jackets'))
+    go(page, flavour, lambda: page.click('.card >> text=Storm shell jacket'))
+    add_to_basket(page, '2', '2001-M')
+    go(page, flavour, lambda: page.click('#basket-link'))
+    page.fill('tr[data-sku="1001-42"] .qty', '3')
+    page.press('tr[data-sku="1001-42"] .qty', 'Tab')
+    page.wait_for_selector('#cart[data-updated]')
+    go(page, flavour, lambda: page.click('#login-link'))
+    page.fill('#login-form input[name=email]', EMAIL)
+    go(page, flavour, lambda: page.click('#sign-in'))
+    seen['signed_in'] = overlay_texts(page)
+    if on_checkout:
+        on_checkout()
+    go(page, flavour, lambda: page.click('#checkout'))
+    for _ in range(3):
+        go(page, flavour, lambda: page.click('#next'))
+    seen['order_id'] = page.text_content('#order-id')
+    page.wait_for_timeout(300)
+    seen['confirmation'] = overlay_texts(page)
+    return seen
+
+
+PLAIN = [
+    ('pageview', ('homepage', None)), ('pageview', ('listing', None)), ('pageview', ('search', 'boot')),
+    ('pageview', ('product', '1001')), ('addtobasket', ('1001', 1)), ('setbasket', 1),
+    ('pageview', ('listing', None)), ('pageview', ('product', '2001')), ('addtobasket', ('2001', 2)), ('setbasket', 3),
+    ('pageview', ('basket', None)), ('setbasket', 5), ('pageview', (None, None)), ('pageview', ('basket', None)),
+    ('identify', EMAIL), ('pageview', ('checkout', None)), ('checkout', 1), ('pageview', ('checkout', None)),
+    ('checkout', 2), ('pageview', ('checkout', None)), ('checkout', 3), ('pageview', ('confirmation', None)),
+    ('setbasket', 0), ('transaction', 'order'),
+]
+MAGENTO = [
+    ('pageview', ('homepage', None)), ('pageview', ('listing', None)), ('pageview', ('search', 'boot')),
+    ('pageview', ('product', '1001')), ('pageview', ('product', '1001-42')), ('addtobasket', ('1001', 1)),
+    ('setbasket', 1), ('pageview', ('listing', None)), ('pageview', ('product', '2001')),
+    ('pageview', ('product', '2001-M')), ('addtobasket', ('2001', 2)), ('setbasket', 3),
+    ('pageview', ('basket', None)), ('setbasket', 5), ('pageview', (None, None)), ('pageview', ('basket', None)),
+    ('identify', EMAIL), ('pageview', ('checkout', 'details')), ('pageview', ('checkout', 'delivery')),
+    ('pageview', ('checkout', 'payment')), ('pageview', ('confirmation', None)), ('transaction', 'order'),
+    ('setbasket', 0),
+]
+
+
+def check_journey(events: list[dict], expected: list, seen: dict) -> None:
+    assert summary(events) == expected
+    assert len({e['sid'] for e in events}) == 1, 'one session'
+    assert len({e['cid'] for e in events}) == 1, 'one visitor'
+    signed_in = next(i for i, e in enumerate(events) if e['type'] == 'identify')
+    assert all(e['uid'] is None for e in events[:signed_in]), 'no identity before the sign-in'
+    assert all(e['uid'] == EMAIL for e in events[signed_in:]), 'one identity from the sign-in on'
+    transaction = next(e for e in events if e['type'] == 'transaction')
+    assert transaction['order_id'] == seen['order_id']
+    assert len({e['id'] for e in events}) == len(events)
+    basket = [e for e in events if e['type'] == 'setbasket'][2]['basket']
+    assert basket['currency'] == 'GBP' and basket['total'] == 3 * 129 + 2 * 189
+    assert {i['variant_id']: i['quantity'] for i in basket['items']} == {'1001-42': 3, '2001-M': 2}
+
+
+@pytest.mark.parametrize('flavour, expected', [('plain', PLAIN), ('magento', MAGENTO)])
+def test_a_shopper_journey(flavour, expected, demo, page, page_errors):
+    mark = demo.mark()
+    seen = journey(page, demo, flavour)
+    events = demo.wait_stored(mark, len(expected))
+    check_journey(events, expected, seen)
+    assert seen['home'][:2] == ['NEW COOKIE ID', f'NEW SESSION: {events[0]["sid"]}']
+    assert 'Event: addtobasket' in seen['product'] and 'Event: setbasket' in seen['product']
+    assert 'Event: identify' in seen['signed_in'] and f'Identified: {EMAIL}' in seen['signed_in']
+    assert f'Event: transaction ({seen["order_id"]})' in seen['confirmation']
+    assert page_errors == []
+
+
+def test_the_journey_with_the_collector_stopped_mid_way(demo, page, page_errors):
+    mark = demo.mark()
+    seen = journey(page, demo, 'plain', on_half_way=demo.collector.stop, on_checkout=demo.collector.start)
+    events = demo.wait_stored(mark, len(PLAIN), timeout=60)
+    check_journey(events, PLAIN, seen)
+    assert page_errors == []
+
+
+def test_a_returning_visitor_the_next_day(demo, page, context, page_errors):
+    start = datetime.datetime.now(tz=datetime.timezone.utc)
+    page.clock.install(time=start)
+    mark = demo.mark()
+    page.goto(f'{demo.store.url}/login')
+    ready(page, 'plain')
+    page.fill('#login-form input[name=email]', EMAIL)
+    go(page, 'plain', lambda: page.click('#sign-in'))
+    first_day = demo.wait_stored(mark, 3)
+    assert summary(first_day) == [('pageview', (None, None)), ('pageview', ('homepage', None)), ('identify', EMAIL)]
+    page.clock.fast_forward('24:00:00')
+    mark = demo.mark()
+    page.goto(f'{demo.store.url}/c/bags#om_debug')
+    ready(page, 'plain')
+    next_day = demo.wait_stored(mark, 1)
+    assert summary(next_day) == [('pageview', ('listing', None))], 'no second identify'
+    visit = next_day[0]
+    assert visit['cid'] == first_day[0]['cid'], 'same visitor'
+    assert visit['sid'] != first_day[0]['sid'], 'new session'
+    assert visit['uid'] == EMAIL, 'identity still known'
+    assert visit['ts'] - first_day[-1]['ts'] >= 24 * 3600 * 1000
+    lines = overlay_texts(page)
+    assert lines[:2] == [f'NEW SESSION: {visit["sid"]}', f'Identified: {EMAIL}']
+    assert page_errors == []
+
+
+def test_a_product_page_with_the_overlay_open(demo, page, page_errors):
+    """Also saves test-results/demo-overlay.png, the picture in the README (docs/demo-overlay.png)."""
+    page.set_viewport_size({'width': 1280, 'height': 760})
+    page.goto(f'{demo.store.url}/p/2002#om_debug')
+    ready(page, 'plain')
+    add_to_basket(page, '1', '2002-M')
+    page.wait_for_function("""Array.from(document.querySelector('ometria-debug').shadowRoot
+        .querySelectorAll('.entry')).filter(function (e) { return e.getAttribute('data-state') === 'sent'; }).length >= 3""")
+    lines = overlay_texts(page)
+    assert lines[-2:] == ['Event: addtobasket', 'Event: setbasket']
+    artifacts = __import__('pathlib').Path(__file__).resolve().parents[2] / 'test-results'
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / 'demo-overlay.png'))
+    assert page_errors == []
