@@ -72,13 +72,23 @@ demo: install build
 serve: install dist/generic/ometria.js
 	$(PY) -m collector serve --port $(PORT)
 
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+# Figures side by side with the peers: bench/results.json and bench/RESULTS.md (about 6 minutes).
 .PHONY: bench
-bench: install chromium build
+bench: install chromium build bench/node_modules/.installed $(VENV)/.bench-installed
+	scripts/ensure-apt /usr/bin/wrk wrk
 	$(PY) bench/run.py
 
 .PHONY: reliability
 reliability: install chromium dist/generic/ometria.js
-	$(PY) bench/reliability.py
+	$(PY) bench/reliability.py --report
 
 .PHONY: schema
 schema: install

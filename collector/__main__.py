@@ -50,6 +50,7 @@ def serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         log_level=args.log_level,
         timeout_keep_alive=5,
+        proxy_headers=args.proxy_headers,
         timeout_graceful_shutdown=5,
     )
     return 0
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="stamp this collect URL into every tag served (default: the account's; with --demo, this server)")
     run.add_argument('--demo', action='store_true', help='also serve the demo store')
     run.add_argument('--access-log', action='store_true')
+    run.add_argument('--proxy-headers', action='store_true',
+                     help='trust X-Forwarded-For/Proto (behind a reverse proxy: client addresses for rate limits)')
     run.add_argument('--log-level', default='warning')
     run.set_defaults(handler=serve)
     show = commands.add_parser('schema', help="print the contract's JSON Schema")

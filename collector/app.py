@@ -92,8 +92,9 @@ async def read_limited_body(request: Request, limit: int, timeout_s: float) -> b
         return bytes(body)
 
     try:
-        return await asyncio.wait_for(collect(), timeout_s)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(timeout_s):
+            return await collect()
+    except TimeoutError:
         raise BodyTimeout() from None
 
 
@@ -142,8 +143,7 @@ def create_app(settings: Settings) -> Starlette:
         account = settings.accounts.get(verdict.account) if verdict.account else None
         if verdict.status != 204:
             return answer(verdict.status, verdict.reason, origin, account)
-        own_origin = str(request.base_url).rstrip('/')
-        if origin and origin != own_origin and not account.allows_origin(origin):
+        if origin and not account.allows_origin(origin) and origin != str(request.base_url).rstrip('/'):
             stats['origin_refused'] += 1
             return answer(403, f'origin {origin} is not allowed for account {account.account_id}', origin, account)
         wait_s = limiter.check(account.account_id, request.client.host if request.client else '')

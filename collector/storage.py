@@ -42,7 +42,6 @@ CREATE TABLE IF NOT EXISTS events (
     body TEXT NOT NULL,
     UNIQUE (account, event_id)
 );
-CREATE INDEX IF NOT EXISTS events_by_account ON events (account, seq);
 CREATE TABLE IF NOT EXISTS rejects (
     seq INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
