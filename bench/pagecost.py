@@ -30,6 +30,8 @@ WINDOW_RUNS = 5
 WINDOW_S = 4.0
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync']
+USER_AGENT = ('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 '
+              'Safari/537.36')
 BASKET = [['1001', 1, 129.0], ['2001', 2, 189.0], ['3003', 1, 39.0]]
 
 
@@ -180,8 +182,9 @@ def page_html(setup: str, source: str, work: str) -> bytes:
 
 
 def measure(browser, url: str, window_s: float) -> dict:
-    context = browser.new_context()
-    # Plausible skips automated browsers; every tag runs in the same conditions.
+    # Plausible and PostHog drop events from automated or headless browsers: every tag runs with a
+    # desktop Chrome user agent and navigator.webdriver false, the same conditions for all.
+    context = browser.new_context(user_agent=USER_AGENT)
     context.add_init_script("Object.defineProperty(navigator, 'webdriver', {get: function () { return false; }});")
     page = context.new_page()
     cdp = context.new_cdp_session(page)

@@ -141,10 +141,35 @@ def bundle(stage: Path, entry_js: str, out_file: Path, dev: bool) -> None:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise BuildError('esbuild failed:\n' + done.stdout + done.stderr)
-    if not dev:
+    if dev:
+        inline_source_map(out_file, stage)
+    else:
         code = out_file.read_text(encoding='utf-8')
         if re.search(r'^\s*(import|export)\b', code, re.MULTILINE):
             raise BuildError(f'{out_file}: module syntax left in the bundle')
+
+
+def inline_source_map(out_file: Path, stage: Path) -> None:
+    """Point the development bundle's source map at the real files (`tracker/engine.py`, not the
+    staged copy `tracker.engine.py`) and inline it, so that a stamped file carries its own map
+    wherever it is served from."""
+    map_path = out_file.with_name(out_file.name + '.map')
+    source_map = json.loads(map_path.read_text(encoding='utf-8'))
+    sources = []
+    for source in source_map['sources']:
+        name = Path(source).name
+        if name == 'org.transcrypt.__runtime__.py':
+            sources.append('tracker/jsruntime/org/transcrypt/__runtime__.py')
+        elif name.startswith('tracker.'):
+            sources.append('tracker/' + name[len('tracker.'):])
+        else:
+            sources.append(os.path.relpath(Path(source).resolve(), ROOT) if name != 'main.py' else 'tracker/main.py')
+    source_map['sources'] = sources
+    source_map.pop('sourceRoot', None)
+    encoded = base64.b64encode(json.dumps(source_map, separators=(',', ':')).encode()).decode('ascii')
+    code = re.sub(r'\n//# sourceMappingURL=\S+\s*$', '\n', out_file.read_text(encoding='utf-8'))
+    out_file.write_text(code + f'//# sourceMappingURL=data:application/json;base64,{encoded}\n', encoding='utf-8')
+    map_path.unlink()
 
 
 def file_figures(data: bytes) -> dict:
@@ -192,9 +217,6 @@ def write_tags(generic: str, settings_list: list[TagSettings], out_dir: Path, bu
     for account_id, text in sorted(stamped.items()):
         data = text.encode('utf-8')
         name = f'{account_id}.js'
-        if dev:
-            text += f'\n//# sourceMappingURL=../../generic-dev/ometria.js.map\n'
-            data = text.encode('utf-8')
         (out_dir / name).write_bytes(data)
         figures = file_figures(data)
         manifest[account_id] = {'file': name, **figures}

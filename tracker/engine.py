@@ -28,6 +28,7 @@ MAX_PAGE_DATA_BYTES = 8 * 1024
 MAX_PROFILE_BYTES = 2 * 1024
 MAX_PAGE_TYPE_LENGTH = 64
 REMEMBERED_ORDERS = 20
+COOKIE_READ_INTERVAL_MS = 1000
 
 
 def make_engine(env, settings, delivery, debug, publish):
@@ -36,6 +37,7 @@ def make_engine(env, settings, delivery, debug, publish):
     key_prefix = 'ometria:' + settings['account_id'] + ':'
     state = {
         'visitor': None,
+        'cookie_read_at': 0,
         'uid': None,
         'inited': False,
         'released': False,
@@ -68,10 +70,17 @@ def make_engine(env, settings, delivery, debug, publish):
 
     def touch_visitor():
         """The visitor state after an activity now; writes the cookie when it changed and tells
-        the overlay about a new visitor or session."""
-        stored = session.read_visitor(env['read_cookie'](session.COOKIE_NAME))
-        previous = stored if stored != None else state['visitor']
-        visitor = session.touch(previous, now(), env['new_id'])
+        the overlay about a new visitor or session. The cookie is read again at most every
+        COOKIE_READ_INTERVAL_MS (another tab may have started a session): a burst of calls costs
+        one read."""
+        moment = now()
+        previous = state['visitor']
+        if previous == None or moment - state['cookie_read_at'] >= COOKIE_READ_INTERVAL_MS or moment < state['cookie_read_at']:
+            stored = session.read_visitor(env['read_cookie'](session.COOKIE_NAME))
+            state['cookie_read_at'] = moment
+            if stored != None:
+                previous = stored
+        visitor = session.touch(previous, moment, env['new_id'])
         if visitor['write']:
             env['write_cookie'](session.COOKIE_NAME, session.cookie_value(visitor), session.COOKIE_MAX_AGE_S,
                                 session.cookie_domain(env['host'](), settings['cookie_domain']))

@@ -81,3 +81,54 @@ def test_every_account_of_the_accounts_file(tmp_path):
     assert run.returncode == 0, run.stderr
     assert sorted(json.loads((tmp_path / 'tags' / 'manifest.json').read_text())) == ['one', 'two']
     assert '"https://c2/c"' in (tmp_path / 'tags' / 'two.js').read_text()
+
+
+BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+
+def decode_vlq(segment: str) -> list[int]:
+    values, shift, value = [], 0, 0
+    for char in segment:
+        digit = BASE64.index(char)
+        value += (digit & 31) << shift
+        if digit & 32:
+            shift += 5
+        else:
+            values.append(-(value >> 1) if value & 1 else value >> 1)
+            shift, value = 0, 0
+    return values
+
+
+def original_position(source_map: dict, line: int, column: int) -> tuple[str, int]:
+    """The (source, 1-based line) that generated position (0-based line, column) maps to."""
+    source = original = 0
+    best = None
+    for index, text in enumerate(source_map['mappings'].split(';')):
+        generated_column = 0
+        for segment in filter(None, text.split(',')):
+            fields = decode_vlq(segment)
+            generated_column += fields[0]
+            if len(fields) >= 4:
+                source += fields[1]
+                original += fields[2]
+                if index == line and generated_column <= column:
+                    best = (source_map['sources'][source], original + 1)
+        if index == line:
+            return best
+    raise AssertionError('line not in the map')
+
+
+def test_the_development_build_maps_back_to_the_python_lines(tmp_path):
+    run = build(tmp_path, '--dev', '--account', 'acme', '--collector', 'https://c.example/c')
+    assert run.returncode == 0, run.stderr
+    text = (tmp_path / 'tags' / 'acme.js').read_text()
+    encoded = text.rsplit('//# sourceMappingURL=data:application/json;base64,', 1)[1]
+    source_map = json.loads(base64.b64decode(encoded))
+    assert 'tracker/coerce.py' in source_map['sources'] and 'tracker/main.py' in source_map['sources']
+    lines = text.split('\n')
+    line = next(i for i, l in enumerate(lines) if 'var coerce_quantity = function' in l)
+    source, python_line = original_position(source_map, line, len(lines[line]) - 1)
+    assert source == 'tracker/coerce.py'
+    python = (ROOT / 'tracker' / 'coerce.py').read_text().split('\n')
+    assert python[python_line - 1].startswith('def coerce_quantity('), python[python_line - 1]
+    assert '"acme"' in text
