@@ -16,8 +16,11 @@ CHROMIUM_ARGS = [
     '--disable-component-update',
     '--disable-sync',
     '--disable-default-apps',
-    # Host names ending in .test reach this machine (cookie-domain tests use www.shop.test).
+    # Host names ending in .test reach this machine (cookie-domain tests use www.shop.test), and
+    # the https store page's throwaway certificate is accepted. (Playwright's ignore_https_errors
+    # would also lose unload beacons; this flag does not.)
     '--host-resolver-rules=MAP *.test 127.0.0.1',
+    '--ignore-certificate-errors',
 ]
 
 

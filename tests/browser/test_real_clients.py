@@ -5,6 +5,9 @@ libraries, the visitor cookie's attributes."""
 from __future__ import annotations
 
 import time
+import urllib.request
+
+from tests.support.servers import StorePages, self_signed_certificate
 
 
 
@@ -112,6 +115,20 @@ def test_the_visitor_cookie_as_magento_reads_it(shop, page, context):
     fields = dict(part.split('=', 1) for part in cookie['value'].split('&'))
     assert fields['cid'] == events[0]['cid'] and fields['sid'] == events[0]['sid']
     assert abs(int(fields['seen']) - events[0]['ts']) < 10_000
+
+
+def test_the_visitor_cookie_is_secure_on_https(shop, page, context, tmp_path):
+    secure_store = StorePages(tls=self_signed_certificate(tmp_path, 'shop.test'))
+    try:
+        tag = urllib.request.urlopen(shop.tag_url()).read().decode()
+        secure_store.add('/tag.js', tag, content_type='text/javascript')
+        secure_store.add('/', '<!doctype html><script src="/tag.js"></script><script>ometria.init("homepage");</script>')
+        page.goto(secure_store.url('/', host='www.shop.test'))
+        page.wait_for_function("document.cookie.indexOf('ometria=') >= 0")
+        cookie = next(c for c in context.cookies() if c['name'] == 'ometria')
+        assert cookie['secure'] is True and cookie['domain'] == '.shop.test' and cookie['sameSite'] == 'Lax'
+    finally:
+        secure_store.close()
 
 
 def test_the_visitor_stays_across_pages_and_tabs(shop, context):

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -32,6 +33,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def self_signed_certificate(folder: Path, host: str) -> tuple[Path, Path]:
+    """A throwaway certificate for `host` and its subdomains (openssl), valid for a day."""
+    cert, key = folder / 'cert.pem', folder / 'key.pem'
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', str(key), '-out', str(cert),
+                    '-days', '1', '-subj', f'/CN={host}', '-addext', f'subjectAltName=DNS:{host},DNS:*.{host}'],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 def http_json(url: str, timeout: float = 10.0):
@@ -265,8 +275,10 @@ class StorePages:
     """The store's origin: pages registered by path. `{TAG}` in a page is replaced by the tag's
     URL for the account given when registering (default: the test account)."""
 
-    def __init__(self):
+    def __init__(self, tls: tuple[Path, Path] | None = None):
+        """`tls`: (certificate, key) files to serve https instead of http."""
         self.pages: dict[str, StoredPage] = {}
+        self.scheme = 'https' if tls else 'http'
         store = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -294,11 +306,15 @@ class StorePages:
 
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def url(self, path: str, host: str = '127.0.0.1') -> str:
-        return f'http://{host}:{self.port}{path}'
+        return f'{self.scheme}://{host}:{self.port}{path}'
 
     def add(self, path: str, html: str, headers: dict | None = None, content_type: str | None = None) -> str:
         self.pages[path] = StoredPage(html.encode('utf-8'), headers or {}, content_type or 'text/html; charset=utf-8')
