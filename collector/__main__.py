@@ -30,6 +30,7 @@ def serve(args: argparse.Namespace) -> int:
         'OMETRIA_DEMO': '1' if args.demo else '',
         'OMETRIA_BODY_TIMEOUT': str(args.body_timeout),
         'OMETRIA_COLLECTOR_URL': args.collector_url,
+        'OMETRIA_API_TOKEN': args.api_token or os.environ.get('OMETRIA_API_TOKEN', ''),
     })
     base = f'http://{args.host}:{args.port}'
     if args.demo:
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument('--body-timeout', type=float, default=10.0, help='seconds a client may take to send a body')
     run.add_argument('--collector-url', default='',
                      help="stamp this collect URL into every tag served (default: the account's; with --demo, this server)")
+    run.add_argument('--api-token', default='',
+                     help='token for /api/* and /live from other hosts (default: loopback clients only)')
     run.add_argument('--demo', action='store_true', help='also serve the demo store')
     run.add_argument('--access-log', action='store_true')
     run.add_argument('--proxy-headers', action='store_true',

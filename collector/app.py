@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections import Counter
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ BODY_TIMEOUT_S = 10.0
 TAG_MAX_AGE_S = 300
 STORE_BUSY_RETRY_AFTER_S = 2
 MAX_READ_LIMIT = 5000
+LOOPBACK = {'127.0.0.1', '::1'}
 PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'"
 
 
@@ -61,6 +63,9 @@ class Settings:
     # Stamped into every tag this server serves, when set (else: the account's collector_url; in
     # demo mode, this server's own /collect).
     collector_url: str = ''
+    # The read API and the live page show stored events (emails included): without a token they
+    # answer loopback clients only; with one, whoever sends it (Authorization: Bearer, or ?token=).
+    api_token: str = ''
     stats: Counter = field(default_factory=Counter)
 
 
@@ -201,7 +206,17 @@ def create_app(settings: Settings) -> Starlette:
             headers['Content-Encoding'] = encoding
         return Response(body, media_type='text/javascript; charset=utf-8', headers=headers)
 
+    def may_read(request: Request) -> bool:
+        if settings.api_token:
+            given = request.headers.get('authorization', '').removeprefix('Bearer ').strip()
+            given = given or request.query_params.get('token', '')
+            return secrets.compare_digest(given, settings.api_token)
+        return request.client is not None and request.client.host in LOOPBACK
+
     def read_params(request: Request) -> tuple[str, int, int] | Response:
+        if not may_read(request):
+            return JSONResponse({'error': 'the read API needs the server\'s --api-token, or a loopback client'},
+                                status_code=403)
         account_id = request.query_params.get('account', '')
         if account_id not in settings.accounts:
             return JSONResponse({'error': f'unknown account {account_id!r}'}, status_code=404)
@@ -225,9 +240,14 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse(await store.read_rejects(*params), headers={'Cache-Control': 'no-store'})
 
     async def api_stats(request: Request) -> Response:
+        if not may_read(request):
+            return JSONResponse({'error': 'forbidden'}, status_code=403)
         return JSONResponse(dict(stats), headers={'Cache-Control': 'no-store'})
 
     async def live(request: Request) -> Response:
+        if not may_read(request):
+            return Response('the live page needs the server\'s --api-token (?token=), or a loopback client\n',
+                            status_code=403, media_type='text/plain')
         return FileResponse(STATIC / 'live.html', headers={'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-store'})
 
     async def static(request: Request) -> Response:
@@ -270,7 +290,7 @@ def create_app(settings: Settings) -> Starlette:
 def app_from_env() -> Starlette:
     """The app configured by environment variables (for uvicorn workers): OMETRIA_ACCOUNTS,
     OMETRIA_DB, OMETRIA_GENERIC, OMETRIA_RATE, OMETRIA_BURST, OMETRIA_DEMO, OMETRIA_BODY_TIMEOUT,
-    OMETRIA_COLLECTOR_URL."""
+    OMETRIA_COLLECTOR_URL, OMETRIA_API_TOKEN."""
     settings = Settings(
         accounts=load_accounts(os.environ.get('OMETRIA_ACCOUNTS', str(ROOT / 'accounts.toml'))),
         db_path=os.environ.get('OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3')),
@@ -280,5 +300,6 @@ def app_from_env() -> Starlette:
         demo=os.environ.get('OMETRIA_DEMO', '') == '1',
         body_timeout_s=float(os.environ.get('OMETRIA_BODY_TIMEOUT', str(BODY_TIMEOUT_S))),
         collector_url=os.environ.get('OMETRIA_COLLECTOR_URL', ''),
+        api_token=os.environ.get('OMETRIA_API_TOKEN', ''),
     )
     return create_app(settings)

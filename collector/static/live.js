@@ -4,6 +4,7 @@
   'use strict';
   var params = new URLSearchParams(location.search);
   var account = params.get('account') || 'demo';
+  var token = params.get('token');
   var since = 0, count = 0;
   var body = document.querySelector('#events tbody');
   var status = document.getElementById('status');
@@ -48,7 +49,8 @@
   }
 
   function poll() {
-    fetch('/api/events?account=' + encodeURIComponent(account) + '&since=' + since + '&limit=500', {cache: 'no-store'})
+    var url = '/api/events?account=' + encodeURIComponent(account) + '&since=' + since + '&limit=500';
+    fetch(url, {cache: 'no-store', headers: token ? {'Authorization': 'Bearer ' + token} : {}})
       .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
       .then(function (events) {
         show(events);

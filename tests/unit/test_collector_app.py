@@ -32,7 +32,7 @@ def make_client(tmp_path):
     def make(**overrides):
         settings = Settings(accounts=ACCOUNTS, db_path=str(tmp_path / 'events.sqlite3'), generic_path=str(generic),
                             **{"rate_per_s": 0, **overrides})
-        client = TestClient(create_app(settings), base_url='http://collector.test')
+        client = TestClient(create_app(settings), base_url='http://collector.test', client=('127.0.0.1', 50000))
         client.__enter__()
         clients.append(client)
         return client
@@ -208,3 +208,17 @@ def test_live_page_is_served(client):
     answer = client.get('/live?account=shop')
     assert answer.status_code == 200 and 'Live events' in answer.text
     assert "script-src 'self'" in answer.headers['content-security-policy']
+
+
+def test_the_read_api_answers_loopback_clients_or_the_token_holder(tmp_path):
+    generic = tmp_path / 'generic.js'
+    generic.write_text(GENERIC)
+    base = dict(accounts=ACCOUNTS, db_path=str(tmp_path / 'e.sqlite3'), generic_path=str(generic), rate_per_s=0)
+    with TestClient(create_app(Settings(**base)), client=('203.0.113.9', 5000)) as remote:
+        assert remote.get('/api/events?account=shop').status_code == 403
+        assert remote.get('/live?account=shop').status_code == 403
+        assert post(remote, body([event()])).status_code == 204, 'collecting is open to all'
+    with TestClient(create_app(Settings(**base, api_token='s3cret')), client=('203.0.113.9', 5000)) as remote:
+        assert remote.get('/api/events?account=shop').status_code == 403
+        assert remote.get('/api/events?account=shop', headers={'Authorization': 'Bearer s3cret'}).status_code == 200
+        assert remote.get('/live?account=shop&token=s3cret').status_code == 200

@@ -58,7 +58,7 @@ def client(tmp_path_factory):
     generic.write_text('var a="__OM_ACCOUNT_ID__",b="__OM_COLLECTOR_URL__",c="__OM_COOKIE_DOMAIN__";')
     accounts = parse_accounts({'accounts': {'shop': {'origins': ['https://shop.example']}}})
     settings_ = Settings(accounts=accounts, db_path=str(tmp / 'fuzz.sqlite3'), generic_path=str(generic), rate_per_s=0)
-    with TestClient(create_app(settings_)) as test_client:
+    with TestClient(create_app(settings_), client=('127.0.0.1', 50000)) as test_client:
         yield test_client
 
 
