@@ -1,7 +1,8 @@
 """Delivery that loses nothing: the persistent outbox, batching, retries and the unload path.
 
-`make_delivery(env, account_id, collector_url, observe)` returns {'enqueue', 'flush', 'unload',
-'resume', 'online', 'start', 'stats'}. Everything it touches comes in through `env` (see
+`make_delivery(env, account_id, collector_url, observe)` returns {'enqueue', 'unload', 'resume',
+'online', 'start', 'stats'} (`stats`: this page's counts of events, requests, retries,
+beacons and drops; `window.ometria.__ometria_tag__.delivery` shows them in the browser console). Everything it touches comes in through `env` (see
 `browser.py`, and `tests/unit/fakes.py` for CPython): clock, random, storage, transport, timers.
 
 How an event travels:
@@ -292,11 +293,9 @@ def make_delivery(env, account_id, collector_url, observe):
 
     return {
         'enqueue': enqueue,
-        'flush': flush,
         'unload': unload,
         'resume': resume,
         'online': online,
         'start': start,
         'stats': stats,
-        'pending': lambda: len(state['entries']),
     }

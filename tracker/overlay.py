@@ -56,7 +56,7 @@ def save_view(view):
 def make_overlay(account_id):
     """The overlay of this page; returns {'show'}: `show(entry)` draws or redraws a debug entry."""
     document = window.document
-    parts = {'list': None, 'rows': [], 'pending': [], 'waiting': False, 'count': 0}
+    parts = {'list': None, 'pending': [], 'waiting': False, 'count': 0}
     view = read_view()
 
     def mount():

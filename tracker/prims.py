@@ -133,14 +133,6 @@ def lower(text):
     return text.toLowerCase()
 
 
-def upper(text):
-    """`text` in upper case."""
-    # __pragma__ ('skip')
-    return text.upper()
-    # __pragma__ ('noskip')
-    return text.toUpperCase()
-
-
 def trim(text):
     """`text` without leading and trailing white space."""
     # __pragma__ ('skip')
