@@ -105,13 +105,12 @@ def make_engine(env, settings, delivery, debug, publish):
     def record(event_type, fields, label, details):
         """Make an event now; queue it, or hold it until the page's pageview."""
         event = events.make_event(env['new_uuid'](), event_type, context(), fields)
+        # The line comes first: from then on the delivery's states ('queued'...) show on it.
+        debug['line'](label, details, [event['id']])
         if state['inited'] or state['released'] or event_type == 'pageview':
             delivery['enqueue']([event])
-            debug['line'](label, details, [event['id']])
-            debug['state']([event['id']], 'queued')
         else:
             prims.append(state['held'], event)
-            debug['line'](label, details, [event['id']])
             debug['state']([event['id']], 'held')
         return event
 
