@@ -75,15 +75,20 @@ def make_delivery(env, account_id, collector_url, observe):
         totals[kind] = (previous if prims.is_number(previous) else 0) + count
         env['store_set'](drops_key, prims.to_json(totals))
 
+    def wait_until():
+        """The time before which nothing is sent: the backoff, or a Retry-After, the later."""
+        return state['retry_at'] if state['retry_at'] > state['hold_until'] else state['hold_until']
+
     def persist():
-        """Write this page's outbox (or remove its key when empty) with a fresh lease."""
+        """Write this page's outbox (or remove its key when empty) with a fresh lease, which
+        lasts until LEASE_MS after the next attempt."""
         if len(state['entries']) == 0:
             if state['stored']:
                 env['store_remove'](own_key)
                 state['stored'] = False
             return
         now = env['now_ms']()
-        lease = 0 if state['leaving'] else (state['retry_at'] if state['retry_at'] > now else now) + LEASE_MS
+        lease = 0 if state['leaving'] else (wait_until() if wait_until() > now else now) + LEASE_MS
         text = prims.to_json({'lease': lease, 'entries': state['entries']})
         if text != None:
             state['stored'] = env['store_set'](own_key, text)
@@ -170,9 +175,8 @@ def make_delivery(env, account_id, collector_url, observe):
         persist()
         if len(prims.keys_of(state['busy'])) > 0 or len(state['entries']) == 0:
             return
-        wait_until = state['retry_at'] if state['retry_at'] > state['hold_until'] else state['hold_until']
-        if now < wait_until:
-            schedule(wait_until - now)
+        if now < wait_until():
+            schedule(wait_until() - now)
             return
         batch = outbox.select_batch(state['entries'], state['busy'], outbox.MAX_BATCH_BYTES)
         if len(batch) == 0:
@@ -213,8 +217,7 @@ def make_delivery(env, account_id, collector_url, observe):
             save_retry_state()
             persist()
             observe(ids_of(batch), 'retrying')
-            wait_until = state['retry_at'] if state['retry_at'] > state['hold_until'] else state['hold_until']
-            schedule(wait_until - now)
+            schedule(wait_until() - now)
             return
         remove_entries(batch)
         if verdict == outbox.ACCEPTED:
