@@ -127,21 +127,19 @@ def run() -> list[dict]:
             page.wait_for_timeout(3000)
             context.close()
 
-        def server_errors(count=20):
+        def faulted_burst(prefix, wait_ms, count=20, **fault):
             context, page = fresh()
-            stack.proxy.set(mode='status', status=500, times=3)
-            calls = ''.join(f'ometria.trackAddToBasket("e{i}");' for i in range(count))
+            stack.proxy.set(mode='status', **fault)
+            calls = ''.join(f'ometria.trackAddToBasket("{prefix}{i}");' for i in range(count))
             page.goto(stack.page(body=f'<script>ometria.init("homepage");{calls}</script>'))
-            page.wait_for_timeout(8000)
+            page.wait_for_timeout(wait_ms)
             context.close()
 
-        def rate_limited(count=20):
-            context, page = fresh()
-            stack.proxy.set(mode='status', status=429, retry_after='2', times=2)
-            calls = ''.join(f'ometria.trackAddToBasket("l{i}");' for i in range(count))
-            page.goto(stack.page(body=f'<script>ometria.init("homepage");{calls}</script>'))
-            page.wait_for_timeout(6000)
-            context.close()
+        def server_errors():
+            faulted_burst('e', 8000, status=500, times=3)
+
+        def rate_limited():
+            faulted_burst('l', 6000, status=429, retry_after='2', times=2)
 
         def poisoned(count=20):
             context, page = fresh()

@@ -30,6 +30,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from collector.accounts import Account, load_accounts
+from collector.files import file_from
 from collector.models import MAX_BODY_BYTES
 from collector.ratelimit import RateLimiter
 from collector.stamp import ACCOUNT_ID_PATTERN, StampError
@@ -251,11 +252,7 @@ def create_app(settings: Settings) -> Starlette:
         return FileResponse(STATIC / 'live.html', headers={'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-store'})
 
     async def static(request: Request) -> Response:
-        name = request.path_params['name']
-        path = STATIC / name
-        if '/' in name or not path.is_file():
-            return Response('not found\n', status_code=404, media_type='text/plain')
-        return FileResponse(path, headers={'Cache-Control': 'no-cache'})
+        return file_from(STATIC, request.path_params['name'])
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({'ok': True, 'accounts': sorted(settings.accounts)})

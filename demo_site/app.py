@@ -12,9 +12,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from collector.files import file_from
 from demo_site import catalog, pages
 
 ASSETS = Path(__file__).resolve().parent / 'assets'
@@ -179,11 +180,7 @@ async def newsletter(request: Request) -> Response:
 
 
 async def asset(request: Request) -> Response:
-    name = request.path_params['name']
-    path = ASSETS / name
-    if '/' in name or not path.is_file():
-        return Response('not found\n', status_code=404, media_type='text/plain')
-    return FileResponse(path, headers={'Cache-Control': 'no-cache'})
+    return file_from(ASSETS, request.path_params['name'])
 
 
 async def image(request: Request) -> Response:

@@ -222,3 +222,13 @@ def test_the_read_api_answers_loopback_clients_or_the_token_holder(tmp_path):
         assert remote.get('/api/events?account=shop').status_code == 403
         assert remote.get('/api/events?account=shop', headers={'Authorization': 'Bearer s3cret'}).status_code == 200
         assert remote.get('/live?account=shop&token=s3cret').status_code == 200
+
+
+@pytest.mark.parametrize('path', ['/static/live.js', '/static/live.css'])
+def test_static_files_are_served(client, path):
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize('path', ['/static/nope.js', '/static/..%2Fapp.py', '/static/.hidden', '/static/..%5Capp.py'])
+def test_static_files_outside_the_folder_are_404(client, path):
+    assert client.get(path).status_code == 404
