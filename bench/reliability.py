@@ -127,11 +127,14 @@ def run() -> list[dict]:
             page.wait_for_timeout(3000)
             context.close()
 
-        def faulted_burst(prefix, wait_ms, count=20, **fault):
+        def faulted_burst(prefix, wait_ms, head='', count=20, **fault):
+            """A page that makes `count` events in one task, with `head` in the page and the
+            proxy failing as `fault` says."""
             context, page = fresh()
-            stack.proxy.set(mode='status', **fault)
+            if fault:
+                stack.proxy.set(mode='status', **fault)
             calls = ''.join(f'ometria.trackAddToBasket("{prefix}{i}");' for i in range(count))
-            page.goto(stack.page(body=f'<script>ometria.init("homepage");{calls}</script>'))
+            page.goto(stack.page(head=head, body=f'<script>ometria.init("homepage");{calls}</script>'))
             page.wait_for_timeout(wait_ms)
             context.close()
 
@@ -154,23 +157,14 @@ def run() -> list[dict]:
             context.close()
             return counted
 
-        def storage_blocked(count=20):
-            context, page = fresh()
-            block = ('<script>Object.defineProperty(window, "localStorage", {get: function () {'
-                     ' throw new DOMException("denied", "SecurityError"); }});</script>')
-            calls = ''.join(f'ometria.trackAddToBasket("s{i}");' for i in range(count))
-            page.goto(stack.page(head=block, body=f'<script>ometria.init("homepage");{calls}</script>'))
-            page.wait_for_timeout(2000)
-            context.close()
+        def storage_blocked():
+            faulted_burst('s', 2000, head='<script>Object.defineProperty(window, "localStorage", {get: function () {'
+                                           ' throw new DOMException("denied", "SecurityError"); }});</script>')
 
-        def storage_full(count=20):
-            context, page = fresh()
-            quota = '<script>Storage.prototype.setItem = function () { throw new DOMException("full", "QuotaExceededError"); };</script>'
-            stack.proxy.set(mode='status', status=503, times=1)
-            calls = ''.join(f'ometria.trackAddToBasket("q{i}");' for i in range(count))
-            page.goto(stack.page(head=quota, body=f'<script>ometria.init("homepage");{calls}</script>'))
-            page.wait_for_timeout(4000)
-            context.close()
+        def storage_full():
+            faulted_burst('q', 4000, head='<script>Storage.prototype.setItem = function () {'
+                                           ' throw new DOMException("full", "QuotaExceededError"); };</script>',
+                          status=503, times=1)
 
         def burst(count=1000):
             context, page = fresh()

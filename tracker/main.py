@@ -43,11 +43,11 @@ def debug_switch():
     return browser.read_cookie(DEBUG_COOKIE) == '1'
 
 
-def public_object():
-    """The object to publish the API on: the existing `window.ometria` when it can take it, else a
-    new object holding the existing one's own properties."""
-    existing = browser.page_value(lambda: window.ometria)
-    if prims.is_plain_object(existing) and Object.isExtensible(existing) and not Object.isFrozen(existing):
+def public_object(existing):
+    """The object to publish the API on: the existing `window.ometria` when it can take new
+    properties, else a new object holding the existing one's own properties (a frozen or sealed
+    object, a DOM element named "ometria")."""
+    if prims.is_plain_object(existing) and Object.isExtensible(existing):
         return existing
     fresh = {}
     if prims.is_plain_object(existing):
@@ -63,7 +63,7 @@ def start():
         if running != None and prims.is_function(prims.read_key(running, 'loaded_again')):
             running['loaded_again']()
             return
-    target = public_object()
+    target = public_object(existing)
     debug_on = debug_switch()
     show = overlay.make_overlay(config.ACCOUNT_ID)['show'] if debug_on else None
     log = debug.make_debug(debug_on, show, lambda text: browser.console_write('warn', text, None))
