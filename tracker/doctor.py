@@ -17,6 +17,11 @@ def no_init():
             'first call; the calls made before it were held, then sent without a pageview.')
 
 
+def too_many_held(count):
+    return (prims.number_text(count) + ' calls were made before ometria.init(): they are sent now, '
+            'without waiting for the pageview. Call ometria.init(pageType, pageData, storeId) first.')
+
+
 def unknown_page_type(page_type):
     return ('Unknown page type ' + coerce.describe(page_type) + ': use one of ' +
             prims.join(KNOWN_PAGE_TYPES, ', ') + ' (it is recorded as given).')

@@ -11,7 +11,8 @@ Rules it keeps:
   activity a new session id (`session.py`).
 - Calls made before the page's first `init` are held, then recorded after its pageview in call
   order (carrying the page's store id). If no `init` comes by the time the page settles, they are
-  released without one, with a warning.
+  released without one, with a warning; so are they when MAX_HELD_EVENTS are waiting (a page
+  looping before `init` must not grow memory: from then on the outbox's caps apply).
 - `identify` records an event only when the identity changes; the identity is remembered across
   sessions and travels as `uid` on every later event.
 - `setBasket` records an event only when the basket differs from the last one recorded in this
@@ -28,6 +29,7 @@ MAX_PAGE_DATA_BYTES = 8 * 1024
 MAX_PROFILE_BYTES = 2 * 1024
 MAX_PAGE_TYPE_LENGTH = 64
 REMEMBERED_ORDERS = 20
+MAX_HELD_EVENTS = 100
 COOKIE_READ_INTERVAL_MS = 1000
 
 
@@ -41,6 +43,7 @@ def make_engine(env, settings, delivery, debug, publish):
         'uid': None,
         'inited': False,
         'released': False,
+        'no_init_checked': False,
         'held': [],
         'store_id': None,
         'last_url': None,
@@ -112,6 +115,10 @@ def make_engine(env, settings, delivery, debug, publish):
         else:
             prims.append(state['held'], event)
             debug['state']([event['id']], 'held')
+            if len(state['held']) >= MAX_HELD_EVENTS:
+                state['released'] = True
+                debug['warn'](doctor.too_many_held(MAX_HELD_EVENTS))
+                release_held()
         return event
 
     def release_held():
@@ -284,7 +291,8 @@ def make_engine(env, settings, delivery, debug, publish):
     def settle():
         """The page has settled (loaded a moment ago, or is being left): release calls still
         held for want of an `init`, and check what a page should have done by now."""
-        if not state['inited'] and not state['released']:
+        if not state['inited'] and not state['no_init_checked']:
+            state['no_init_checked'] = True
             state['released'] = True
             debug['warn'](doctor.no_init())
             release_held()
