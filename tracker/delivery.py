@@ -88,7 +88,8 @@ def make_delivery(env, account_id, collector_url, observe):
                 state['stored'] = False
             return
         now = env['now_ms']()
-        lease = 0 if state['leaving'] else (wait_until() if wait_until() > now else now) + LEASE_MS
+        next_attempt = wait_until()
+        lease = 0 if state['leaving'] else (next_attempt if next_attempt > now else now) + LEASE_MS
         text = prims.to_json({'lease': lease, 'entries': state['entries']})
         if text != None:
             state['stored'] = env['store_set'](own_key, text)
@@ -175,8 +176,9 @@ def make_delivery(env, account_id, collector_url, observe):
         persist()
         if len(prims.keys_of(state['busy'])) > 0 or len(state['entries']) == 0:
             return
-        if now < wait_until():
-            schedule(wait_until() - now)
+        until = wait_until()
+        if now < until:
+            schedule(until - now)
             return
         batch = outbox.select_batch(state['entries'], state['busy'], outbox.MAX_BATCH_BYTES)
         if len(batch) == 0:
