@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
 import statistics
 import subprocess
 import sys
 from pathlib import Path
-
-import brotli
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / 'bench'
 WORK = BENCH / 'work'
 PEERS_NODE = BENCH / 'node_modules'
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'build'))
 
 OURS = ROOT / 'dist' / 'tags' / 'demo.js'
 PEER_FILES = {
@@ -23,14 +21,6 @@ PEER_FILES = {
     'posthog': ('posthog-js 1.449.2', PEERS_NODE / 'posthog-js/dist/array.js'),
     'plausible': ('@plausible-analytics/tracker 0.4.6', PEERS_NODE / '@plausible-analytics/tracker/plausible.js'),
 }
-
-
-def sizes(data: bytes) -> dict:
-    return {
-        'raw': len(data),
-        'gzip': len(gzip.compress(data, compresslevel=9, mtime=0)),
-        'brotli': len(brotli.compress(data, quality=11)),
-    }
 
 
 def median(values: list[float]) -> float:
