@@ -4,12 +4,11 @@ serving the pages each test registers, and helpers to read what the collector st
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.servers import CollectorProcess, FaultProxy, StorePages, free_port
+from tests.support.servers import CollectorProcess, FaultProxy, StorePages, free_port, wait_for_events
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = 'shop'
@@ -65,20 +64,7 @@ class Stack:
                     settle: float = 0.3) -> list[dict]:
         """The events stored after `since`, once at least `count` are there (and nothing more came
         for `settle` seconds). Fails after `timeout` seconds with what was stored."""
-        deadline = time.monotonic() + timeout
-        events = []
-        while time.monotonic() < deadline:
-            events = self.events(since, account)
-            if len(events) >= count:
-                time.sleep(settle)
-                again = self.events(since, account)
-                if len(again) == len(events):
-                    return events
-                events = again
-                continue
-            time.sleep(0.05)
-        raise AssertionError(f'expected {count} events after seq {since}, got {len(events)}: '
-                             f'{[e["type"] for e in events]}')
+        return wait_for_events(lambda: self.events(since, account), count, timeout, settle)
 
 
 @pytest.fixture(scope='session')

@@ -6,12 +6,14 @@ stays up. What is asserted is what the SQLite file holds at the end."""
 from __future__ import annotations
 
 import datetime
+import json
 import sqlite3
-import time
+from pathlib import Path
 
 import pytest
 
-from tests.support.servers import CollectorProcess, free_port
+from tests.support.overlay import overlay_lines
+from tests.support.servers import CollectorProcess, free_port, wait_for_events
 
 EMAIL = 'shopper@example.com'
 
@@ -26,22 +28,14 @@ class Demo:
         with sqlite3.connect(self.collector.db) as connection:
             rows = connection.execute('SELECT seq, body FROM events WHERE account = ? AND seq > ? ORDER BY seq',
                                       ('demo', since)).fetchall()
-        return [{'seq': seq, **__import__('json').loads(body)} for seq, body in rows]
+        return [{'seq': seq, **json.loads(body)} for seq, body in rows]
 
     def mark(self) -> int:
         events = self.stored()
         return events[-1]['seq'] if events else 0
 
     def wait_stored(self, since: int, count: int, timeout: float = 30) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            events = self.stored(since)
-            if len(events) >= count:
-                time.sleep(1.0)
-                return self.stored(since)
-            time.sleep(0.1)
-        events = self.stored(since)
-        raise AssertionError(f'expected {count} events, got {len(events)}: {summary(events)}')
+        return wait_for_events(lambda: self.stored(since), count, timeout, 1.0, summary)
 
 
 @pytest.fixture(scope='module')
@@ -82,11 +76,6 @@ def ready(page, flavour: str) -> None:
         page.wait_for_timeout(100)
 
 
-def overlay_texts(page) -> list[str]:
-    return page.evaluate("""Array.from(document.querySelector('ometria-debug').shadowRoot
-        .querySelectorAll('.entry .text')).map(function (e) { return e.textContent; })""")
-
-
 def go(page, flavour, action) -> None:
     with page.expect_navigation():
         action()
@@ -108,7 +97,7 @@ def journey(page, demo: Demo, flavour: str, on_half_way=None, on_checkout=None) 
     seen = {}
     page.goto(f'{demo.store.url}{prefix}/#om_debug')
     ready(page, flavour)
-    seen['home'] = overlay_texts(page)
+    seen['home'] = overlay_lines(page)
     # As a developer would: move the overlay off the store's header (it stays there for the tab).
     page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelector('.dock').click()")
     go(page, flavour, lambda: page.click('nav >> text=Boots'))
@@ -118,7 +107,7 @@ def journey(page, demo: Demo, flavour: str, on_half_way=None, on_checkout=None) 
     page.select_option('#variant', '1001-42')
     page.wait_for_timeout(150)
     add_to_basket(page, '1')
-    seen['product'] = overlay_texts(page)
+    seen['product'] = overlay_lines(page)
     if on_half_way:
         on_half_way()
     go(page, flavour, lambda: page.click('nav >> text=Jackets'))
@@ -131,7 +120,7 @@ def journey(page, demo: Demo, flavour: str, on_half_way=None, on_checkout=None) 
     go(page, flavour, lambda: page.click('#login-link'))
     page.fill('#login-form input[name=email]', EMAIL)
     go(page, flavour, lambda: page.click('#sign-in'))
-    seen['signed_in'] = overlay_texts(page)
+    seen['signed_in'] = overlay_lines(page)
     if on_checkout:
         on_checkout()
     go(page, flavour, lambda: page.click('#checkout'))
@@ -139,7 +128,7 @@ def journey(page, demo: Demo, flavour: str, on_half_way=None, on_checkout=None) 
         go(page, flavour, lambda: page.click('#next'))
     seen['order_id'] = page.text_content('#order-id')
     page.wait_for_timeout(300)
-    seen['confirmation'] = overlay_texts(page)
+    seen['confirmation'] = overlay_lines(page)
     return seen
 
 
@@ -221,7 +210,7 @@ def test_a_returning_visitor_the_next_day(demo, page, context, page_errors):
     assert visit['sid'] != first_day[0]['sid'], 'new session'
     assert visit['uid'] == EMAIL, 'identity still known'
     assert visit['ts'] - first_day[-1]['ts'] >= 24 * 3600 * 1000
-    lines = overlay_texts(page)
+    lines = overlay_lines(page)
     assert lines[:2] == [f'NEW SESSION: {visit["sid"]}', f'Identified: {EMAIL}']
     assert page_errors == []
 
@@ -234,9 +223,9 @@ def test_a_product_page_with_the_overlay_open(demo, page, page_errors):
     add_to_basket(page, '1', '2002-M')
     page.wait_for_function("""Array.from(document.querySelector('ometria-debug').shadowRoot
         .querySelectorAll('.entry')).filter(function (e) { return e.getAttribute('data-state') === 'sent'; }).length >= 3""")
-    lines = overlay_texts(page)
+    lines = overlay_lines(page)
     assert lines[-2:] == ['Event: addtobasket', 'Event: setbasket']
-    artifacts = __import__('pathlib').Path(__file__).resolve().parents[2] / 'test-results'
+    artifacts = Path(__file__).resolve().parents[2] / 'test-results'
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / 'demo-overlay.png'))
     assert page_errors == []

@@ -4,29 +4,15 @@ HTML in ids)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.overlay import ROWS, overlay_lines, rows
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / 'test-results'
-
-ROWS = """() => {
-    var host = document.querySelector('ometria-debug');
-    if (!host) { return null; }
-    return Array.from(host.shadowRoot.querySelectorAll('.entry')).map(function (row) {
-        return {text: row.querySelector('.text').textContent, kind: row.className.replace('entry ', ''),
-                state: row.getAttribute('data-state')};
-    });
-}"""
-
-
-def rows(page):
-    return page.evaluate(ROWS)
-
-
-def texts(page):
-    return [r['text'].replace('\u26a0 ', '') for r in (rows(page) or [])]
 
 
 def click_row(page, text):
@@ -50,11 +36,11 @@ def test_without_the_switch_the_tag_leaves_dom_and_console_alone(shop, page):
 
 def test_the_switch_is_remembered_for_a_day_and_off_clears_it(shop, page, context):
     page.goto(shop.page(body='<script>ometria.init("homepage");</script>') + '#om_debug')
-    assert texts(page)[:3] == ['NEW COOKIE ID', f'NEW SESSION: {page_sid(context)}', 'Event: pageview (homepage)']
+    assert overlay_lines(page)[:3] == ['NEW COOKIE ID', f'NEW SESSION: {page_sid(context)}', 'Event: pageview (homepage)']
     cookie = next(c for c in context.cookies() if c['name'] == 'om_debug')
-    assert 23.9 * 3600 < cookie['expires'] - __import__('time').time() <= 24 * 3600
+    assert 23.9 * 3600 < cookie['expires'] - time.time() <= 24 * 3600
     page.goto(shop.page(body='<script>ometria.init("listing");</script>'))
-    assert texts(page)[:2] == [f'EXISTING SESSION: {page_sid(context)}', 'Event: pageview (listing)']
+    assert overlay_lines(page)[:2] == [f'EXISTING SESSION: {page_sid(context)}', 'Event: pageview (listing)']
     page.goto(shop.page(body='<script>ometria.init("listing");</script>') + '#om_debug=off')
     assert rows(page) is None
     assert not [c for c in context.cookies() if c['name'] == 'om_debug']
@@ -75,7 +61,7 @@ def test_every_event_message_and_its_details_on_click(shop, page):
             'ometria.setBasket(b); ometria.trackAddToBasket("P1", 2); ometria.trackCheckout("payment");'
             'ometria.trackTransaction("000000145");</script>')
     page.goto(shop.page(body=body) + '#om_debug')
-    assert texts(page) == [
+    assert overlay_lines(page) == [
         'NEW COOKIE ID', f'NEW SESSION: {page_sid(page.context)}', 'Event: pageview (product)', 'Event: identify',
         'Identified: dev@example.com', 'Event: setbasket', 'Event: addtobasket', 'Event: checkout (payment)',
         'Event: transaction (000000145)',
@@ -128,7 +114,7 @@ def test_hostile_strings_show_as_text_under_csp_and_trusted_types(shop, page, pa
                          " (window.violations = window.violations || []).push(e.violatedDirective); });")
     page.goto(shop.page(body='<script src="/hostile.js"></script>', headers={'Content-Security-Policy': csp}) +
               '#om_debug')
-    shown = texts(page)
+    shown = overlay_lines(page)
     assert f'Event: transaction ({SVG})' in shown
     assert f'Event: checkout ({HOSTILE})' in shown
     assert any(HOSTILE in line for line in shown)
@@ -178,7 +164,7 @@ def test_entries_wait_for_the_body(shop, page, page_errors):
                   '<script>ometria.init("homepage"); ometria.identify("early@example.com");</script>')
     page.goto(shop.page(head=head_calls, body='', tag='none') + '#om_debug')
     assert page_errors == []
-    assert 'Event: pageview (homepage)' in texts(page) and 'Identified: early@example.com' in texts(page)
+    assert 'Event: pageview (homepage)' in overlay_lines(page) and 'Identified: early@example.com' in overlay_lines(page)
 
 
 DOCTOR = [

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from collector.schema import event_schema
+from tests.support.overlay import overlay_lines
 from tests.support.vectors import T0, load_vectors, normalize, run_in_cpython
 from tests.unit.test_vectors import check_expectations
 
@@ -76,15 +77,6 @@ def page_head(spec: dict) -> str:
                      f' {json.dumps(spec["onLoad"])}.forEach(__perform); {throw} }};')
     parts.append('</script>')
     return ''.join(parts)
-
-
-def overlay_lines(page) -> list[str]:
-    return page.evaluate("""() => {
-        var host = document.querySelector('ometria-debug');
-        if (!host) { return []; }
-        return Array.from(host.shadowRoot.querySelectorAll('.entry .text'))
-            .map(function (e) { return e.textContent.replace(/^\\u26a0 /, ''); });
-    }""")
 
 
 def run_in_chromium(vector: dict, shop, page, page_errors) -> dict:

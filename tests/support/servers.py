@@ -49,6 +49,26 @@ def http_json(url: str, timeout: float = 10.0):
         return json.loads(response.read())
 
 
+def wait_for_events(read, count: int, timeout: float, settle: float, describe=None) -> list[dict]:
+    """`read()` (the events stored so far) once it holds at least `count` events and nothing more
+    came for `settle` seconds, so that a test also sees an event stored once too often. Fails
+    after `timeout` seconds with what was stored (`describe(events)`, default: their types)."""
+    deadline = time.monotonic() + timeout
+    events = []
+    while time.monotonic() < deadline:
+        events = read()
+        if len(events) >= count:
+            time.sleep(settle)
+            again = read()
+            if len(again) == len(events):
+                return events
+            events = again
+            continue
+        time.sleep(0.05)
+    shown = describe(events) if describe else [e['type'] for e in events]
+    raise AssertionError(f'expected {count} events, got {len(events)}: {shown}')
+
+
 class CollectorProcess:
     """`python -m collector serve` on a free port; `stop()` ends it, `start()` starts it again
     on the same port and database (a collector restart)."""
