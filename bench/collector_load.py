@@ -68,7 +68,7 @@ def bare(duration_s: int, connections: int) -> dict:
 
 def collector(duration_s: int, connections: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        process = CollectorProcess(Path(tmp), '[accounts.bench]\norigins = ["*"]\n')
+        process = CollectorProcess(Path(tmp), '[accounts.bench]\ncollector_url = "http://127.0.0.1/collect"\norigins = ["*"]\n')
         process.start()
         try:
             result = summarize(wrk(f'{process.url}/collect', duration_s, connections))

@@ -1,59 +1,84 @@
 """Command line: `python -m collector serve ...` runs the server; `python -m collector schema`
-prints the contract's JSON Schema."""
+prints the contract's JSON Schema. Every `serve` flag is described once, in `settings.py`."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import secrets
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from collector.settings import Settings, SettingsError, add_arguments, from_args, to_env
+
+
+def demo_settings(settings: Settings, host: str, port: int) -> Settings:
+    """A demo server knows its own origin from its bind address (never from a request), and opens
+    its read API with a token of its own when none was given."""
+    shown = '127.0.0.1' if host in ('0.0.0.0', '::', '') else host
+    return dataclasses.replace(settings, own_origin=f'http://{shown}:{port}',
+                               api_token=settings.api_token or secrets.token_urlsafe(18))
 
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from collector.accounts import AccountsError, load_accounts
+    from collector.app import collector_urls
+    from collector.ratelimit import create_rate_file
 
     try:
-        accounts = load_accounts(args.accounts)
-    except AccountsError as error:
+        settings = from_args(args)
+        if settings.demo:
+            settings = demo_settings(settings, args.host, args.port)
+        settings.proxy_networks()
+        accounts = load_accounts(settings.accounts_path)
+        collector_urls(settings, accounts)
+    except (AccountsError, SettingsError) as error:
         print(f'cannot start: {error}', file=sys.stderr)
         return 2
-    os.environ.update({
-        'OMETRIA_ACCOUNTS': str(Path(args.accounts).resolve()),
-        'OMETRIA_DB': str(Path(args.db).resolve()),
-        'OMETRIA_GENERIC': str(Path(args.generic).resolve()),
-        'OMETRIA_RATE': str(args.rate),
-        'OMETRIA_BURST': str(args.burst),
-        'OMETRIA_DEMO': '1' if args.demo else '',
-        'OMETRIA_BODY_TIMEOUT': str(args.body_timeout),
-        'OMETRIA_COLLECTOR_URL': args.collector_url,
-        'OMETRIA_API_TOKEN': args.api_token or os.environ.get('OMETRIA_API_TOKEN', ''),
-    })
+    # The workers share one rate-limit table (a memory-mapped file), so --workers N does not
+    # multiply the limit by N.
+    shared = Path(tempfile.mkdtemp(prefix='ometria-collector-'))
+    create_rate_file(shared / 'rate-buckets')
+    settings = dataclasses.replace(
+        settings, rate_file=str(shared / 'rate-buckets'),
+        accounts_path=str(Path(settings.accounts_path).resolve()), db=str(Path(settings.db).resolve()),
+        generic_path=str(Path(settings.generic_path).resolve()))
+    os.environ.update(to_env(settings))
     base = f'http://{args.host}:{args.port}'
-    if args.demo:
-        print(f'\n  Demo store:      {base}/', flush=True)
-        print(f'  Debug overlay:   {base}/#om_debug', flush=True)
-        print(f'  Live events:     {base}/live?account=demo', flush=True)
-        print(f'  Magento flavour: {base}/m/\n', flush=True)
-    print(f'collector on {base} (accounts: {", ".join(sorted(accounts))}; database {args.db}; '
+    if settings.demo:
+        origin = settings.own_origin
+        print(f'\n  Demo store:      {origin}/', flush=True)
+        print(f'  Debug overlay:   {origin}/#om_debug', flush=True)
+        print(f'  Live events:     {origin}/live?account=demo&token={settings.api_token}', flush=True)
+        print(f'  Magento flavour: {origin}/m/\n', flush=True)
+    elif not settings.api_token:
+        print('read API and live page closed: no API token (--api-token-file or OMETRIA_API_TOKEN)', flush=True)
+    print(f'collector on {base} (accounts: {", ".join(sorted(accounts))}; database {settings.db}; '
           f'{args.workers} worker(s)); Ctrl-C stops it', flush=True)
-    uvicorn.run(
-        'collector.app:app_from_env',
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        http='httptools',
-        loop='uvloop',
-        access_log=args.access_log,
-        log_level=args.log_level,
-        timeout_keep_alive=5,
-        proxy_headers=args.proxy_headers,
-        timeout_graceful_shutdown=5,
-    )
+    try:
+        uvicorn.run(
+            'collector.app:app_from_env',
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            http='collector.protocol:GuardedProtocol',
+            loop='uvloop',
+            access_log=args.access_log,
+            log_level=args.log_level,
+            timeout_keep_alive=5,
+            # Client addresses and schemes are resolved by the app, through --trusted-proxies only.
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
     return 0
 
 
@@ -70,21 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser('serve', help='run the collector and tag server')
     run.add_argument('--host', default='127.0.0.1')
     run.add_argument('--port', type=int, default=8000)
-    run.add_argument('--db', default=str(ROOT / 'var' / 'events.sqlite3'), help='SQLite file (created if missing)')
-    run.add_argument('--accounts', default=str(ROOT / 'accounts.toml'), help='accounts file')
-    run.add_argument('--generic', default=str(ROOT / 'dist' / 'generic' / 'ometria.js'), help='generic tag bundle')
     run.add_argument('--workers', type=int, default=1, help='server processes (they share the database)')
-    run.add_argument('--rate', type=float, default=50.0, help='requests/s per account and client address (0: no limit)')
-    run.add_argument('--burst', type=int, default=200, help='requests a client may send at once')
-    run.add_argument('--body-timeout', type=float, default=10.0, help='seconds a client may take to send a body')
-    run.add_argument('--collector-url', default='',
-                     help="stamp this collect URL into every tag served (default: the account's; with --demo, this server)")
-    run.add_argument('--api-token', default='',
-                     help='token for /api/* and /live from other hosts (default: loopback clients only)')
-    run.add_argument('--demo', action='store_true', help='also serve the demo store')
+    add_arguments(run)
     run.add_argument('--access-log', action='store_true')
-    run.add_argument('--proxy-headers', action='store_true',
-                     help='trust X-Forwarded-For/Proto (behind a reverse proxy: client addresses for rate limits)')
     run.add_argument('--log-level', default='warning')
     run.set_defaults(handler=serve)
     show = commands.add_parser('schema', help="print the contract's JSON Schema")

@@ -2,72 +2,64 @@
 
 Routes:
 - `POST /collect`: a batch of events (the wire contract); `OPTIONS /collect` for preflights.
-- `GET /tags/<account_id>.js`: the account's stamped tag (ETag/304, gzip, brotli).
+- `GET /tags/<account_id>.js`: the account's stamped tag (ETag/304 per encoding, gzip, brotli).
 - `GET /api/events?account=&since=&limit=`: stored events, oldest first (`since`: a `seq`).
 - `GET /api/rejects?account=&since=`: events set aside by validation, with the reason.
 - `GET /api/stats`: this process's counters.
 - `GET /live?account=`: a page listing the latest events, refreshed every second.
 - `GET /healthz`.
-With `demo=True`, the demo store (`demo_site/`) is served too.
+With `demo`, the demo store (`demo_site/`) is served too.
 
-`create_app(settings)` builds it; `app_from_env()` builds it from `OMETRIA_*` environment
-variables (what `python -m collector serve` sets for uvicorn's worker processes).
+Trust (see `access.py`): the read API and the live page need the API token; client addresses come
+from forwarding headers only through `--trusted-proxies`; nothing a client sends (`Host`,
+`X-Forwarded-Host`...) reaches a served tag, whose collector URL is the account's (or
+`--collector-url`), fixed when the server starts.
+
+`create_app(settings, accounts, store_factory)` builds it; `app_from_env()` builds it from the
+`OMETRIA_*` environment variables `python -m collector serve` sets for uvicorn's workers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections import Counter
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from collector.access import LIVE_COOKIE, ClientAddresses, ReadAccess
 from collector.accounts import Account, load_accounts
 from collector.files import file_from
 from collector.models import MAX_BODY_BYTES
-from collector.ratelimit import RateLimiter
+from collector.ratelimit import RateLimiter, SharedRateLimiter
+from collector.settings import Settings, SettingsError, from_env
 from collector.stamp import ACCOUNT_ID_PATTERN, StampError
-from collector.storage import SQLiteEventStore, StoreBusy
+from collector.storage import EventStore, SQLiteEventStore, StoreBusy, StoredEvent
 from collector.tags import TagCache, TagUnavailable, choose_encoding
 from collector.validation import check_batch
 
-__all__ = ['Settings', 'create_app', 'app_from_env']
+__all__ = ['create_app', 'app_from_env', 'collector_urls', 'open_store']
 
-ROOT = Path(__file__).resolve().parent.parent
 STATIC = Path(__file__).resolve().parent / 'static'
-BODY_TIMEOUT_S = 10.0
 TAG_MAX_AGE_S = 300
 STORE_BUSY_RETRY_AFTER_S = 2
 MAX_READ_LIMIT = 5000
-LOOPBACK = {'127.0.0.1', '::1'}
-PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'"
-
-
-@dataclass
-class Settings:
-    """How a server instance runs."""
-
-    accounts: dict[str, Account]
-    db_path: str = str(ROOT / 'var' / 'events.sqlite3')
-    generic_path: str = str(ROOT / 'dist' / 'generic' / 'ometria.js')
-    rate_per_s: float = 50.0
-    burst: int = 200
-    body_timeout_s: float = BODY_TIMEOUT_S
-    demo: bool = False
-    # Stamped into every tag this server serves, when set (else: the account's collector_url; in
-    # demo mode, this server's own /collect).
-    collector_url: str = ''
-    # The read API and the live page show stored events (emails included): without a token they
-    # answer loopback clients only; with one, whoever sends it (Authorization: Bearer, or ?token=).
-    api_token: str = ''
-    stats: Counter = field(default_factory=Counter)
+MAX_SEQ = 2**63 - 1
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'")
+PAGE_HEADERS = {
+    'Content-Security-Policy': PAGE_CSP,
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+}
+READ_HEADERS = {'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'}
 
 
 class BodyTooLarge(Exception):
@@ -104,27 +96,82 @@ async def read_limited_body(request: Request, limit: int, timeout_s: float) -> b
         raise BodyTimeout() from None
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The ASGI application for `settings`."""
-    store: SQLiteEventStore | None = None
+def collector_urls(settings: Settings, accounts: dict[str, Account]) -> dict[str, str]:
+    """The collect URL stamped into each account's tag: `--collector-url`; else, for the demo, the
+    server's own address (from its bind: the demo store's pages send to it, on any port); else the
+    account's `collector_url`. Raises SettingsError naming the accounts that have none: a tag
+    must never take its collector from a request."""
+    demo_url = settings.own_origin + '/collect' if settings.demo and settings.own_origin else ''
+    urls = {account_id: settings.collector_url or demo_url or account.collector_url
+            for account_id, account in accounts.items()}
+    missing = sorted(account_id for account_id, url in urls.items() if not url)
+    if missing:
+        raise SettingsError(f'accounts without a collector URL: {", ".join(missing)} (set collector_url in the '
+                            'accounts file, or --collector-url)')
+    return urls
+
+
+def open_store(settings: Settings) -> EventStore:
+    """The event store the settings name (`--db`)."""
+    return SQLiteEventStore(settings.db)
+
+
+def events_json(rows: list[StoredEvent]) -> bytes:
+    """The read API's answer: each stored event's own JSON text with its `seq` and `received_at`
+    added, without parsing it again."""
+    parts = [row.body.rstrip()[:-1] + f',"seq":{row.seq},"received_at":{row.received_at}}}' for row in rows]
+    return ('[' + ','.join(parts) + ']').encode('utf-8', 'replace')
+
+
+def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
+               store_factory: Callable[[Settings], EventStore] = open_store) -> Starlette:
+    """The ASGI application for `settings`; raises SettingsError when it cannot run safely."""
+    accounts = load_accounts(settings.accounts_path) if accounts is None else accounts
+    tag_urls = collector_urls(settings, accounts)
+    addresses = ClientAddresses(settings.proxy_networks())
+    access = ReadAccess(settings.api_token)
+    store: EventStore | None = None
     tags = TagCache(settings.generic_path)
-    limiter = RateLimiter(settings.rate_per_s, settings.burst)
-    stats = settings.stats
+    if settings.rate_file:
+        limiter = SharedRateLimiter(settings.rate_file, settings.rate_per_s, settings.burst)
+    else:
+        limiter = RateLimiter(settings.rate_per_s, settings.burst)
+    stats: Counter = Counter()
+
+    def client_of(request: Request) -> tuple[str, str]:
+        """(client address, scheme) of the request (see access.ClientAddresses)."""
+        peer = request.client.host if request.client else ''
+        return addresses.resolve(peer, request.headers.getlist('x-forwarded-for'),
+                                 request.headers.get('x-forwarded-proto'), request.url.scheme)
+
+    def origin_allowed(account: Account, origin: str | None) -> bool:
+        """The rule for `POST /collect`. An account open to any origin ("*") takes any request. An
+        account listing origins takes a browser page on one of them, and refuses a page on any
+        other and `Origin: null` (an opaque origin: a sandboxed frame, a file, a page whose
+        Referrer-Policy hides it; a refused beacon's events stay in the tag's outbox and go by the
+        next fetch, which always carries the real origin). A request without `Origin` does not
+        come from a browser page (browsers send it on every POST) and is taken: the header is a
+        browser's statement, not a credential, and a non-browser client could write any value.
+        The demo server also takes its own origin, known from its bind, never from `Host`."""
+        if '*' in account.origins or origin is None:
+            return True
+        if origin == 'null':
+            return False
+        return account.allows_origin(origin) or (settings.demo and origin == settings.own_origin)
 
     def cors_headers(origin: str | None, account: Account | None) -> dict:
-        """CORS for a collect answer. A page on an origin the account allows may read the
-        answer; so may any page when there is no usable account (400, 404), so that the tag can
-        see the status and stop retrying."""
+        """CORS for a collect answer. A listed origin is echoed with credentials (a beacon is sent
+        with credentials); any other page gets `*` without credentials, where the account is open
+        to any origin or there is no usable account (400, 404), so that the tag can see the status
+        and stop retrying. An arbitrary origin is never echoed with credentials."""
         if not origin:
             return {}
-        if account is None or account.allows_origin(origin):
-            return {
-                'Access-Control-Allow-Origin': origin,
-                'Access-Control-Allow-Credentials': 'true',
-                # Without this a cross-origin page cannot read Retry-After on a 429 or 503.
-                'Access-Control-Expose-Headers': 'Retry-After',
-                'Vary': 'Origin',
-            }
+        expose = {'Access-Control-Expose-Headers': 'Retry-After', 'Vary': 'Origin'}
+        if account is not None and origin != 'null' and (
+                origin in account.origins or (settings.demo and origin == settings.own_origin)):
+            return {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', **expose}
+        if account is None or '*' in account.origins:
+            return {'Access-Control-Allow-Origin': '*', **expose}
         return {'Vary': 'Origin'}
 
     def answer(status: int, reason: str, origin: str | None, account: Account | None, extra: dict | None = None) -> Response:
@@ -145,14 +192,14 @@ def create_app(settings: Settings) -> Starlette:
         except ClientDisconnect:
             stats['client_disconnects'] += 1
             return Response(status_code=400)
-        verdict = check_batch(body, settings.accounts)
-        account = settings.accounts.get(verdict.account) if verdict.account else None
+        verdict = check_batch(body, accounts)
+        account = accounts.get(verdict.account) if verdict.account else None
         if verdict.status != 204:
             return answer(verdict.status, verdict.reason, origin, account)
-        if origin and not account.allows_origin(origin) and origin != str(request.base_url).rstrip('/'):
+        if not origin_allowed(account, origin):
             stats['origin_refused'] += 1
             return answer(403, f'origin {origin} is not allowed for account {account.account_id}', origin, account)
-        wait_s = limiter.check(account.account_id, request.client.host if request.client else '')
+        wait_s = limiter.check(account.account_id, client_of(request)[0])
         if wait_s:
             return answer(429, 'rate limited', origin, account, {'Retry-After': str(wait_s)})
         try:
@@ -166,101 +213,118 @@ def create_app(settings: Settings) -> Starlette:
 
     async def preflight(request: Request) -> Response:
         origin = request.headers.get('origin')
-        allowed = origin and any(a.allows_origin(origin) for a in settings.accounts.values())
+        listed = origin and origin != 'null' and any(origin in a.origins for a in accounts.values())
+        open_to_all = any('*' in a.origins for a in accounts.values())
         headers = {'Vary': 'Origin'}
-        if allowed:
+        if listed or (origin and open_to_all):
             headers.update({
-                'Access-Control-Allow-Origin': origin,
-                'Access-Control-Allow-Credentials': 'true',
+                'Access-Control-Allow-Origin': origin if listed else '*',
                 'Access-Control-Allow-Methods': 'POST, OPTIONS',
                 'Access-Control-Allow-Headers': 'Content-Type',
                 'Access-Control-Max-Age': '86400',
             })
+            if listed:
+                headers['Access-Control-Allow-Credentials'] = 'true'
         return Response(status_code=204, headers=headers)
 
     async def tag_file(request: Request) -> Response:
         name = request.path_params['name']
         account_id = name[:-3] if name.endswith('.js') else ''
-        account = settings.accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
+        account = accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
         if account is None:
             return Response('no such tag\n', status_code=404, media_type='text/plain')
-        own_url = str(request.base_url).rstrip('/') + '/collect'
-        collector_url = settings.collector_url or (own_url if settings.demo else account.collector_url) or own_url
         try:
-            tag = await asyncio.to_thread(tags.get, account.account_id, collector_url, account.cookie_domain)
+            tag = await asyncio.to_thread(tags.get, account.account_id, tag_urls[account_id], account.cookie_domain)
         except (TagUnavailable, StampError) as error:
             return Response(f'tag unavailable: {error}\n', status_code=503, media_type='text/plain',
                             headers={'Retry-After': '5'})
+        encoding = choose_encoding(request.headers.get('accept-encoding', ''))
+        body, etag = tag.encoded(encoding)
         headers = {
-            'ETag': tag.etag,
+            'ETag': etag,
             'Cache-Control': f'public, max-age={TAG_MAX_AGE_S}',
             'Vary': 'Accept-Encoding',
             'Access-Control-Allow-Origin': '*',
             'Cross-Origin-Resource-Policy': 'cross-origin',
             'X-Content-Type-Options': 'nosniff',
         }
-        if tag.etag in [t.strip() for t in request.headers.get('if-none-match', '').split(',')]:
+        if etag in [t.strip() for t in request.headers.get('if-none-match', '').split(',')]:
             return Response(status_code=304, headers=headers)
-        encoding = choose_encoding(request.headers.get('accept-encoding', ''))
-        body = {'br': tag.brotli, 'gzip': tag.gzip, 'identity': tag.identity}[encoding]
         if encoding != 'identity':
             headers['Content-Encoding'] = encoding
         return Response(body, media_type='text/javascript; charset=utf-8', headers=headers)
 
     def may_read(request: Request) -> bool:
-        if settings.api_token:
-            given = request.headers.get('authorization', '').removeprefix('Bearer ').strip()
-            given = given or request.query_params.get('token', '')
-            return secrets.compare_digest(given, settings.api_token)
-        return request.client is not None and request.client.host in LOOPBACK
+        return access.allows(request.headers.get('authorization', ''), request.cookies.get(LIVE_COOKIE, ''))
+
+    def reader(handler):
+        """The one guard of the read routes: 401 without the credential (access.py)."""
+        async def guarded(request: Request) -> Response:
+            if not may_read(request):
+                return JSONResponse({'error': 'the read API needs the server\'s API token (Authorization: Bearer)'},
+                                    status_code=401, headers={'WWW-Authenticate': 'Bearer', **READ_HEADERS})
+            return await handler(request)
+        return guarded
 
     def read_params(request: Request) -> tuple[str, int, int] | Response:
-        if not may_read(request):
-            return JSONResponse({'error': 'the read API needs the server\'s --api-token, or a loopback client'},
-                                status_code=403)
         account_id = request.query_params.get('account', '')
-        if account_id not in settings.accounts:
-            return JSONResponse({'error': f'unknown account {account_id!r}'}, status_code=404)
-        try:
-            since = int(request.query_params.get('since', '0'))
-            limit = min(MAX_READ_LIMIT, int(request.query_params.get('limit', '1000')))
-        except ValueError:
-            return JSONResponse({'error': 'since and limit are integers'}, status_code=400)
-        return account_id, since, max(0, limit)
+        if account_id not in accounts:
+            return JSONResponse({'error': 'unknown account'}, status_code=404, headers=READ_HEADERS)
+        since_text = request.query_params.get('since', '0')
+        limit_text = request.query_params.get('limit', '1000')
+        if not (since_text.isascii() and since_text.isdigit() and limit_text.isascii() and limit_text.isdigit()) \
+                or int(since_text) > MAX_SEQ or len(limit_text) > 6:
+            return JSONResponse({'error': f'since is an integer 0..{MAX_SEQ}, limit an integer 0..{MAX_READ_LIMIT}'},
+                                status_code=400, headers=READ_HEADERS)
+        return account_id, int(since_text), min(MAX_READ_LIMIT, int(limit_text))
 
+    @reader
     async def api_events(request: Request) -> Response:
         params = read_params(request)
         if isinstance(params, Response):
             return params
-        return JSONResponse(await store.read(*params), headers={'Cache-Control': 'no-store'})
+        return Response(events_json(await store.read(*params)), media_type='application/json', headers=READ_HEADERS)
 
+    @reader
     async def api_rejects(request: Request) -> Response:
         params = read_params(request)
         if isinstance(params, Response):
             return params
-        return JSONResponse(await store.read_rejects(*params), headers={'Cache-Control': 'no-store'})
+        return JSONResponse(await store.read_rejects(*params), headers=READ_HEADERS)
 
+    @reader
     async def api_stats(request: Request) -> Response:
-        if not may_read(request):
-            return JSONResponse({'error': 'forbidden'}, status_code=403)
-        return JSONResponse(dict(stats), headers={'Cache-Control': 'no-store'})
+        return JSONResponse(dict(stats), headers=READ_HEADERS)
 
     async def live(request: Request) -> Response:
+        token = request.query_params.get('token')
+        if token is not None:
+            # The token's one appearance in a URL: swap it for a cookie and drop it from the address.
+            if not access.token_matches(token):
+                return Response('wrong token\n', status_code=401, media_type='text/plain', headers=PAGE_HEADERS)
+            account = request.query_params.get('account', '')
+            target = '/live' + (f'?account={account}' if ACCOUNT_ID_PATTERN.fullmatch(account) else '')
+            response = RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
+            response.set_cookie(LIVE_COOKIE, access.session, httponly=True, samesite='strict', path='/',
+                                secure=client_of(request)[1] == 'https')
+            return response
         if not may_read(request):
-            return Response('the live page needs the server\'s --api-token (?token=), or a loopback client\n',
-                            status_code=403, media_type='text/plain')
-        return FileResponse(STATIC / 'live.html', headers={'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-store'})
+            return Response('the live page needs the server\'s API token: open /live?token=<token>\n',
+                            status_code=401, media_type='text/plain', headers=PAGE_HEADERS)
+        return FileResponse(STATIC / 'live.html', headers=PAGE_HEADERS)
 
     async def static(request: Request) -> Response:
         return file_from(STATIC, request.path_params['name'])
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({'ok': True, 'accounts': sorted(settings.accounts)})
+        # Account ids are the operator's business: only a reader sees them.
+        return JSONResponse({'ok': True, **({'accounts': sorted(accounts)} if may_read(request) else {})},
+                            headers={'Cache-Control': 'no-store'})
 
     @asynccontextmanager
     async def lifespan(app):
         nonlocal store
-        store = SQLiteEventStore(settings.db_path)
+        store = store_factory(settings)
         try:
             yield
         finally:
@@ -280,23 +344,12 @@ def create_app(settings: Settings) -> Starlette:
     if settings.demo:
         from demo_site.app import demo_routes
 
-        routes.extend(demo_routes())
-    return Starlette(routes=routes, lifespan=lifespan)
+        routes.extend(demo_routes(settings.api_token))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.stats = stats
+    return app
 
 
 def app_from_env() -> Starlette:
-    """The app configured by environment variables (for uvicorn workers): OMETRIA_ACCOUNTS,
-    OMETRIA_DB, OMETRIA_GENERIC, OMETRIA_RATE, OMETRIA_BURST, OMETRIA_DEMO, OMETRIA_BODY_TIMEOUT,
-    OMETRIA_COLLECTOR_URL, OMETRIA_API_TOKEN."""
-    settings = Settings(
-        accounts=load_accounts(os.environ.get('OMETRIA_ACCOUNTS', str(ROOT / 'accounts.toml'))),
-        db_path=os.environ.get('OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3')),
-        generic_path=os.environ.get('OMETRIA_GENERIC', str(ROOT / 'dist' / 'generic' / 'ometria.js')),
-        rate_per_s=float(os.environ.get('OMETRIA_RATE', '50')),
-        burst=int(os.environ.get('OMETRIA_BURST', '200')),
-        demo=os.environ.get('OMETRIA_DEMO', '') == '1',
-        body_timeout_s=float(os.environ.get('OMETRIA_BODY_TIMEOUT', str(BODY_TIMEOUT_S))),
-        collector_url=os.environ.get('OMETRIA_COLLECTOR_URL', ''),
-        api_token=os.environ.get('OMETRIA_API_TOKEN', ''),
-    )
-    return create_app(settings)
+    """The app configured by the OMETRIA_* environment variables (for uvicorn's workers)."""
+    return create_app(from_env())

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from collector.stamp import ACCOUNT_ID_SOURCE
+
 __all__ = [
     'ACCOUNT_ID_RE',
     'Addtobasket',
@@ -36,12 +38,20 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_EVENTS_PER_BATCH = 100
 MAX_TIME_MS = 2**53 - 1
 
-ACCOUNT_ID_RE = r'^[A-Za-z0-9_-]{1,64}$'
-UUID_V4_RE = r'^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
-VISITOR_ID_RE = r'^[A-Za-z0-9_-]{1,64}$'
+
+def whole(pattern: str) -> str:
+    """`pattern` anchored to match a whole string, in Python and in JSON Schema (ECMAScript)
+    alike: Python's `$` also matches before a final newline, so `(?!\\n)` forbids one there
+    (`"<uuid>\\n"` is not an id)."""
+    return '^' + pattern + r'(?!\n)$'
+
+
+ACCOUNT_ID_RE = whole(ACCOUNT_ID_SOURCE)
+UUID_V4_RE = whole(r'[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}')
+VISITOR_ID_RE = whole(r'[A-Za-z0-9_-]{1,64}')
 # An email address (something@something.tld, no spaces) or an Ometria profile id `omid:<id>`;
 # the same rule as tracker/identity.py.
-IDENTITY_RE = r'^([^\s@]+@[^\s@]+[.][^\s@]+|omid:\S+)$'
+IDENTITY_RE = whole(r'([^\s@]+@[^\s@]+[.][^\s@]+|omid:\S+)')
 
 AccountId = Annotated[str, Meta(pattern=ACCOUNT_ID_RE, description='the account the tag was built for')]
 TimeMs = Annotated[int, Meta(ge=0, le=MAX_TIME_MS, description='milliseconds since the epoch')]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 __all__ = [
     'ACCOUNT_ID_PATTERN',
+    'ACCOUNT_ID_SOURCE',
     'SENTINELS',
     'StampError',
     'TagSettings',
@@ -22,7 +23,9 @@ __all__ = [
     'validate_account_id',
 ]
 
-ACCOUNT_ID_PATTERN = re.compile(r'[A-Za-z0-9_-]{1,64}')
+# The one rule for account ids (collector/models.py anchors the same source for the contract).
+ACCOUNT_ID_SOURCE = r'[A-Za-z0-9_-]{1,64}'
+ACCOUNT_ID_PATTERN = re.compile(ACCOUNT_ID_SOURCE)
 
 # Setting name -> the sentinel text the tracker source holds in its place (tracker/config.py).
 SENTINELS = {

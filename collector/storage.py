@@ -5,8 +5,8 @@
 - `UNIQUE(account, event_id)` with `INSERT OR IGNORE`: a batch sent again after a lost answer
   stores nothing twice;
 - group commit: request handlers hand their rows to one writer thread, which writes everything
-  waiting in one transaction and answers each handler once its rows are committed. A 204 therefore
-  means "on disk", and throughput does not die on one transaction per event.
+  waiting in one transaction and answers each handler once its rows are committed and fsynced. A
+  204 therefore means "on disk", and throughput does not die on one transaction per event.
 
 Another engine (PostgreSQL, say) implements the same four methods.
 """
@@ -14,18 +14,17 @@ Another engine (PostgreSQL, say) implements the same four methods.
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from collector.validation import RejectedEvent, ValidEvent
 
-__all__ = ['EventStore', 'SQLiteEventStore', 'StoreBusy', 'StoreResult']
+__all__ = ['EventStore', 'SQLiteEventStore', 'StoreBusy', 'StoreResult', 'StoredEvent']
 
 MAX_WAITING_WRITES = 2000
 MAX_WRITES_PER_TRANSACTION = 500
@@ -58,6 +57,14 @@ class StoreBusy(Exception):
     503 with Retry-After, so the tag tries again."""
 
 
+class StoredEvent(NamedTuple):
+    """An event as stored: its sequence number, when it was received (ms), its JSON text."""
+
+    seq: int
+    received_at: int
+    body: str
+
+
 @dataclass(frozen=True)
 class StoreResult:
     """What a write did: events newly stored, events already there, events set aside."""
@@ -70,7 +77,7 @@ class StoreResult:
 class EventStore(Protocol):
     async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult: ...
 
-    async def read(self, account: str, since: int, limit: int) -> list[dict]: ...
+    async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]: ...
 
     async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]: ...
 
@@ -80,7 +87,10 @@ class EventStore(Protocol):
 def _connect(path: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     connection.execute('PRAGMA journal_mode=WAL')
-    connection.execute('PRAGMA synchronous=NORMAL')
+    # FULL: every commit is fsynced before the 204 goes out, so an acknowledged batch survives a
+    # power loss, not only a crash. With group commit it costs one fsync per group: measured at
+    # 82-95k events/s either way in the same run (README, "What a 204 means").
+    connection.execute('PRAGMA synchronous=FULL')
     connection.execute('PRAGMA busy_timeout=10000')
     return connection
 
@@ -171,18 +181,12 @@ class SQLiteEventStore:
             self._reader_local.connection = connection
         return connection
 
-    def read_sync(self, account: str, since: int, limit: int) -> list[dict]:
+    def read_sync(self, account: str, since: int, limit: int) -> list[StoredEvent]:
         rows = self._reader().execute(
             'SELECT seq, received_at, body FROM events WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
             (account, since, limit),
         ).fetchall()
-        events = []
-        for seq, received_at, body in rows:
-            event = json.loads(body)
-            event['seq'] = seq
-            event['received_at'] = received_at
-            events.append(event)
-        return events
+        return [StoredEvent(seq, received_at, body) for seq, received_at, body in rows]
 
     def read_rejects_sync(self, account: str, since: int, limit: int) -> list[dict]:
         rows = self._reader().execute(
@@ -191,9 +195,8 @@ class SQLiteEventStore:
         ).fetchall()
         return [{'seq': s, 'received_at': r, 'reason': why, 'sample': sample} for s, r, why, sample in rows]
 
-    async def read(self, account: str, since: int, limit: int) -> list[dict]:
-        """Stored events of `account` after sequence number `since`, oldest first, each with its
-        `seq` and `received_at` (ms) added."""
+    async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]:
+        """Stored events of `account` after sequence number `since`, oldest first."""
         return await asyncio.to_thread(self.read_sync, account, since, limit)
 
     async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]:

@@ -2,7 +2,9 @@
 
 `TagCache.get(account, collector_url)` returns a `TagFile` (the stamped bytes, their gzip and
 brotli forms and an ETag), stamping on first use and whenever the generic bundle on disk changes
-(a rebuild while the server runs is picked up on the next request).
+(a rebuild while the server runs is picked up on the next request). Its settings come from the
+server's configuration only, so the cache holds at most one file per account (times three
+encodings), and a request can neither grow it nor make the server stamp again.
 """
 
 from __future__ import annotations
@@ -26,10 +28,21 @@ class TagUnavailable(Exception):
 
 @dataclass(frozen=True)
 class TagFile:
+    """One account's stamped tag in each encoding; each encoding has its own ETag (a cache that
+    keeps the gzip form must not answer 304 to a client that asked for brotli)."""
+
     identity: bytes
     gzip: bytes
     brotli: bytes
     etag: str
+
+    def encoded(self, encoding: str) -> tuple[bytes, str]:
+        """(body, ETag) for 'br', 'gzip' or 'identity'."""
+        if encoding == 'br':
+            return self.brotli, self.etag[:-1] + '-br"'
+        if encoding == 'gzip':
+            return self.gzip, self.etag[:-1] + '-gz"'
+        return self.identity, self.etag
 
 
 class TagCache:

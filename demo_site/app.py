@@ -56,14 +56,14 @@ def user_of(request: Request) -> str | None:
     return value if '@' in value else None
 
 
-def render(page: pages.Page, request: Request, status: int = 200) -> HTMLResponse:
-    here = request.url.path + (f'?{request.url.query}' if request.url.query else '')
-    return HTMLResponse(pages.layout(page, user_of(request), cart_for_page(request), here), status_code=status,
-                        headers={'Cache-Control': 'no-store'})
-
-
-def flavour_routes(flavour: str) -> list[Route]:
+def flavour_routes(flavour: str, live_url: str) -> list[Route]:
+    """The routes of one flavour of the store; its pages link to the live page at `live_url`."""
     prefix = pages.PREFIX[flavour]
+
+    def render(page: pages.Page, request: Request, status: int = 200) -> HTMLResponse:
+        here = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+        return HTMLResponse(pages.layout(page, user_of(request), cart_for_page(request), here, live_url),
+                            status_code=status, headers={'Cache-Control': 'no-store'})
 
     async def home(request: Request):
         return render(pages.home(flavour), request)
@@ -191,12 +191,16 @@ async def image(request: Request) -> Response:
                     headers={'Cache-Control': 'public, max-age=3600'})
 
 
-def demo_routes() -> list:
+def demo_routes(api_token: str) -> list:
+    """The demo store's routes. Its pages link to the live page with the server's API token (the
+    demo server is bound to loopback and opened by the developer running it): one click opens
+    the live events; the live page swaps the token for a cookie at once."""
+    live_url = '/live?account=demo' + (f'&token={quote(api_token, safe="")}' if api_token else '')
     return [
         Route('/api/cart', cart_api, methods=['GET', 'POST']),
         Route('/api/newsletter', newsletter, methods=['POST']),
         Route('/assets/img/{pid}.svg', image),
         Route('/assets/{name}', asset),
-        *flavour_routes('plain'),
-        *flavour_routes('magento'),
+        *flavour_routes('plain', live_url),
+        *flavour_routes('magento', live_url),
     ]

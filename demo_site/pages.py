@@ -79,7 +79,7 @@ def tracking(page: Page, user: str | None, cart: dict | None) -> tuple[str, str]
     return head, ''
 
 
-def layout(page: Page, user: str | None, cart: dict | None, here: str) -> str:
+def layout(page: Page, user: str | None, cart: dict | None, here: str, live_url: str = '/live?account=demo') -> str:
     prefix = PREFIX[page.flavour]
     head, tail = tracking(page, user, cart)
     count = cart['count'] if cart else 0
@@ -105,7 +105,7 @@ def layout(page: Page, user: str | None, cart: dict | None, here: str) -> str:
   <form class="search" action="{prefix}/search" role="search"><input name="q" placeholder="Search" aria-label="Search"></form>
   <div class="account">{account} <a href="{prefix}/basket" id="basket-link">Basket (<span id="basket-count">{count}</span>)</a></div>
 </header>
-<p class="flavour">{flavour_note} · <a href="{other}">switch</a> · <a href="/live?account=demo" target="_blank">live events</a></p>
+<p class="flavour">{flavour_note} · <a href="{other}">switch</a> · <a href="{esc(live_url)}" target="_blank" rel="noreferrer">live events</a></p>
 <main>
 {page.body}
 </main>

@@ -75,7 +75,7 @@ def stack(tmp_path_factory):
     accounts = (
         f'[accounts.{ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n\n'
         f'[accounts.strict]\ncollector_url = "{proxy.url}"\norigins = ["http://allowed.example"]\n\n'
-        f'[accounts.other]\norigins = ["*"]\n'
+        f'[accounts.other]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n'
     )
     collector = CollectorProcess(workdir, accounts, port=port)
     collector.start()

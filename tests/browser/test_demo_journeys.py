@@ -41,7 +41,8 @@ class Demo:
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):
     store_port, collector_port = free_port(), free_port()
-    accounts = f'[accounts.demo]\norigins = ["http://127.0.0.1:{store_port}"]\n'
+    accounts = (f'[accounts.demo]\ncollector_url = "http://127.0.0.1:{collector_port}/collect"\n'
+                f'origins = ["http://127.0.0.1:{store_port}"]\n')
     collector = CollectorProcess(tmp_path_factory.mktemp('collector'), accounts, port=collector_port)
     store = CollectorProcess(tmp_path_factory.mktemp('store'), accounts, port=store_port, demo=True,
                              extra_args=['--collector-url', f'http://127.0.0.1:{collector_port}/collect'])
@@ -228,4 +229,18 @@ def test_a_product_page_with_the_overlay_open(demo, page, page_errors):
     artifacts = Path(__file__).resolve().parents[2] / 'test-results'
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / 'demo-overlay.png'))
+    assert page_errors == []
+
+
+def test_the_stores_live_events_link_opens_the_live_page_in_one_click(demo, page, context, page_errors):
+    """The demo opens its read API to the developer who runs it: the store's link carries the
+    server's token once, the live page swaps it for a cookie and drops it from the address."""
+    page.goto(f'{demo.store.url}/')
+    ready(page, 'plain')
+    with context.expect_page() as opened:
+        page.click('text=live events')
+    live = opened.value
+    live.wait_for_function("document.getElementById('status').textContent.indexOf('refreshed') >= 0")
+    assert live.url == f'{demo.store.url}/live?account=demo', 'the token left the address bar'
+    assert 'Cannot read' not in live.text_content('#status')
     assert page_errors == []

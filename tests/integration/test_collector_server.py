@@ -16,14 +16,15 @@ import pytest
 
 from collector.schema import event_schema
 from tests.support.contract import body, event
-from tests.support.servers import CollectorProcess
+from tests.support.servers import CollectorProcess, free_port
 
-ACCOUNTS = '[accounts.shop]\norigins = ["https://shop.example"]\n'
 
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
-    process = CollectorProcess(tmp_path_factory.mktemp('server'), ACCOUNTS, extra_args=['--body-timeout', '1'])
+    port = free_port()
+    accounts = f'[accounts.shop]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["https://shop.example"]\n'
+    process = CollectorProcess(tmp_path_factory.mktemp('server'), accounts, port=port, extra_args=['--body-timeout', '1'])
     process.start()
     yield process
     process.stop()

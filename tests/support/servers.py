@@ -27,6 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# The read API's credential in every collector the tests start (passed in the environment, as an
+# operator would, so that it does not show in `ps`).
+API_TOKEN = 'test-read-token'
 
 
 def free_port() -> int:
@@ -44,8 +47,10 @@ def self_signed_certificate(folder: Path, host: str) -> tuple[Path, Path]:
     return cert, key
 
 
-def http_json(url: str, timeout: float = 10.0):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def http_json(url: str, timeout: float = 10.0, token: str | None = API_TOKEN):
+    """GET `url` as JSON, with the read API's token (None: without a credential)."""
+    headers = {'Authorization': f'Bearer {token}'} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
         return json.loads(response.read())
 
 
@@ -98,7 +103,7 @@ class CollectorProcess:
             command.append('--demo')
         log = open(self.log_path, 'ab')
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+                                        env={**os.environ, 'PYTHONUNBUFFERED': '1', 'OMETRIA_API_TOKEN': API_TOKEN})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -121,7 +126,14 @@ class CollectorProcess:
         self.process = None
 
     def events(self, account: str, since: int = 0) -> list[dict]:
-        return http_json(f'{self.url}/api/events?account={account}&since={since}&limit=5000')
+        """Every event stored for `account` after `since`, read page by page."""
+        events = []
+        while True:
+            page = http_json(f'{self.url}/api/events?account={account}&since={since}&limit=5000')
+            events += page
+            if len(page) < 5000:
+                return events
+            since = page[-1]['seq']
 
     def rejects(self, account: str, since: int = 0) -> list[dict]:
         return http_json(f'{self.url}/api/rejects?account={account}&since={since}&limit=5000')
@@ -339,6 +351,64 @@ class StorePages:
     def add(self, path: str, html: str, headers: dict | None = None, content_type: str | None = None) -> str:
         self.pages[path] = StoredPage(html.encode('utf-8'), headers or {}, content_type or 'text/html; charset=utf-8')
         return self.url(path)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ReverseProxy:
+    """A reverse proxy in front of a server on loopback, forwarding as nginx does when set up the
+    common way (`proxy_set_header Host $host; proxy_set_header X-Forwarded-For
+    $proxy_add_x_forwarded_for;`): the client's Host is passed on, the client's address is
+    appended to whatever X-Forwarded-For the client sent, and the upstream connection comes from
+    127.0.0.1, like every request a proxy on the same host makes."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def relay(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ('connection', 'keep-alive', 'x-forwarded-for', 'content-length')}
+                client_chain = self.headers.get_all('X-Forwarded-For') or []
+                headers['X-Forwarded-For'] = ', '.join([*client_chain, self.client_address[0]])
+                if body is not None:
+                    headers['Content-Length'] = str(len(body))
+                connection = http.client.HTTPConnection('127.0.0.1', proxy.upstream_port, timeout=30,
+                                                        source_address=('127.0.0.1', 0))
+                try:
+                    connection.request(self.command, self.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    answer = response.read()
+                    self.send_response(response.status)
+                    for name, value in response.getheaders():
+                        if name.lower() not in ('content-length', 'connection', 'transfer-encoding', 'date', 'server'):
+                            self.send_header(name, value)
+                    self.send_header('Content-Length', str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                finally:
+                    connection.close()
+
+            do_GET = do_POST = do_OPTIONS = relay
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self.port}'
 
     def close(self) -> None:
         self.server.shutdown()

@@ -13,11 +13,14 @@ from starlette.testclient import TestClient
 
 from collector import storage
 from collector.accounts import parse_accounts
-from collector.app import Settings, create_app
+from collector.app import create_app
+from collector.settings import Settings, SettingsError
 from tests.support.contract import batch, body, event
 
+TOKEN = 's3cret'
+READER = {'Authorization': f'Bearer {TOKEN}'}
 ACCOUNTS = parse_accounts({'accounts': {
-    'shop': {'origins': ['https://shop.example']},
+    'shop': {'origins': ['https://shop.example'], 'collector_url': 'https://collect.shop.example/collect'},
     'open': {'origins': ['https://open.example'], 'collector_url': 'https://c.example/collect'},
 }})
 GENERIC = '"use strict";var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d="__OM_COOKIE_DOMAIN__";' + 'x();' * 300
@@ -30,9 +33,10 @@ def make_client(tmp_path):
     clients = []
 
     def make(**overrides):
-        settings = Settings(accounts=ACCOUNTS, db_path=str(tmp_path / 'events.sqlite3'), generic_path=str(generic),
-                            **{"rate_per_s": 0, **overrides})
-        client = TestClient(create_app(settings), base_url='http://collector.test', client=('127.0.0.1', 50000))
+        settings = Settings(db=str(tmp_path / 'events.sqlite3'), generic_path=str(generic),
+                            **{'rate_per_s': 0, 'api_token': TOKEN, **overrides})
+        client = TestClient(create_app(settings, ACCOUNTS), base_url='http://collector.test', client=('127.0.0.1', 50000),
+                            headers=READER)
         client.__enter__()
         clients.append(client)
         return client
@@ -147,7 +151,18 @@ def test_another_origin_is_refused_and_cannot_read_the_answer(client):
 def test_a_drop_status_is_readable_so_the_tag_stops_retrying(client):
     answer = post(client, b'garbage', Origin='https://anywhere.example')
     assert answer.status_code == 400
-    assert answer.headers['access-control-allow-origin'] == 'https://anywhere.example'
+    assert answer.headers['access-control-allow-origin'] == '*'
+    assert 'access-control-allow-credentials' not in answer.headers, 'an arbitrary origin never gets credentials'
+
+
+def test_origin_null_is_refused_for_an_account_that_lists_origins(client):
+    answer = post(client, body([event()]), Origin='null')
+    assert answer.status_code == 403 and 'access-control-allow-origin' not in answer.headers
+    assert stored(client) == []
+
+
+def test_a_request_without_origin_is_not_a_browser_page_and_is_taken(client):
+    assert post(client, body([event()])).status_code == 204
 
 
 def test_options_is_answered_for_allowed_origins(client):
@@ -169,14 +184,34 @@ def test_read_api_pages_with_since_and_refuses_unknown_accounts(client):
     assert client.get('/api/events?account=shop&since=x').status_code == 400
 
 
-def test_tag_is_stamped_with_the_account_and_this_servers_collect_url(client):
+def test_tag_is_stamped_with_the_accounts_collect_url_whatever_the_host(client):
     answer = client.get('/tags/shop.js', headers={'Accept-Encoding': 'identity'})
     assert answer.status_code == 200
     assert answer.headers['content-type'] == 'text/javascript; charset=utf-8'
-    assert '"shop"' in answer.text and '"http://collector.test/collect"' in answer.text
+    assert '"shop"' in answer.text and '"https://collect.shop.example/collect"' in answer.text
     assert 'max-age' in answer.headers['cache-control'] and answer.headers['etag']
+    forged = client.get('/tags/shop.js', headers={'Accept-Encoding': 'identity', 'Host': 'attacker.example',
+                                                  'X-Forwarded-Host': 'attacker.example'})
+    assert forged.content == answer.content and forged.headers['etag'] == answer.headers['etag']
     configured = client.get('/tags/open.js', headers={'Accept-Encoding': 'identity'})
     assert '"https://c.example/collect"' in configured.text
+
+
+def test_an_account_without_a_collector_url_stops_the_server(tmp_path):
+    accounts = parse_accounts({'accounts': {'bare': {'origins': ['*']}}})
+    with pytest.raises(SettingsError, match='bare'):
+        create_app(Settings(db=str(tmp_path / 'e.sqlite3')), accounts)
+    app = create_app(Settings(db=str(tmp_path / 'e.sqlite3'), collector_url='https://c.example/collect'), accounts)
+    assert app is not None
+
+
+def test_each_encoding_has_its_own_etag(client):
+    etags = {coding: client.get('/tags/shop.js', headers={'Accept-Encoding': coding}).headers['etag']
+             for coding in ('identity', 'gzip', 'br')}
+    assert len(set(etags.values())) == 3
+    gzip_etag = etags['gzip']
+    assert client.get('/tags/shop.js', headers={'Accept-Encoding': 'br', 'If-None-Match': gzip_etag}).status_code == 200
+    assert client.get('/tags/shop.js', headers={'Accept-Encoding': 'gzip', 'If-None-Match': gzip_etag}).status_code == 304
 
 
 def test_tag_revalidation_answers_304(client):
@@ -204,24 +239,49 @@ def test_tag_404_for_unknown_or_malformed_accounts(client, path):
     assert client.get(path).status_code == 404
 
 
-def test_live_page_is_served(client):
-    answer = client.get('/live?account=shop')
-    assert answer.status_code == 200 and 'Live events' in answer.text
-    assert "script-src 'self'" in answer.headers['content-security-policy']
+def test_live_page_swaps_its_token_for_a_cookie_and_sends_safe_headers(make_client):
+    browser = make_client()
+    browser.headers.clear()
+    assert browser.get('/live?account=shop').status_code == 401
+    first = browser.get(f'/live?account=shop&token={TOKEN}', follow_redirects=False)
+    assert first.status_code == 303 and first.headers['location'] == '/live?account=shop'
+    cookie = first.headers['set-cookie']
+    assert 'HttpOnly' in cookie and 'SameSite=strict' in cookie and TOKEN not in cookie
+    page = browser.get('/live?account=shop')
+    assert page.status_code == 200 and 'Live events' in page.text
+    for answer in (first, page):
+        assert answer.headers['referrer-policy'] == 'no-referrer'
+        assert "frame-ancestors 'none'" in answer.headers['content-security-policy']
+        assert answer.headers['x-content-type-options'] == 'nosniff'
+    assert "script-src 'self'" in page.headers['content-security-policy']
+    assert browser.get('/api/events?account=shop').status_code == 200, 'the cookie opens the read API'
+    assert browser.get('/live?account=shop&token=wrong', follow_redirects=False).status_code == 401
 
 
-def test_the_read_api_answers_loopback_clients_or_the_token_holder(tmp_path):
-    generic = tmp_path / 'generic.js'
-    generic.write_text(GENERIC)
-    base = dict(accounts=ACCOUNTS, db_path=str(tmp_path / 'e.sqlite3'), generic_path=str(generic), rate_per_s=0)
-    with TestClient(create_app(Settings(**base)), client=('203.0.113.9', 5000)) as remote:
-        assert remote.get('/api/events?account=shop').status_code == 403
-        assert remote.get('/live?account=shop').status_code == 403
-        assert post(remote, body([event()])).status_code == 204, 'collecting is open to all'
-    with TestClient(create_app(Settings(**base, api_token='s3cret')), client=('203.0.113.9', 5000)) as remote:
-        assert remote.get('/api/events?account=shop').status_code == 403
-        assert remote.get('/api/events?account=shop', headers={'Authorization': 'Bearer s3cret'}).status_code == 200
-        assert remote.get('/live?account=shop&token=s3cret').status_code == 200
+@pytest.mark.parametrize('client_address', ['127.0.0.1', '::1', '203.0.113.9'])
+def test_the_read_api_is_closed_without_the_token_loopback_included(make_client, client_address):
+    reader = make_client()
+    reader.headers.clear()
+    with TestClient(reader.app, client=(client_address, 5000)) as anonymous:
+        for path in ('/api/events?account=shop', '/api/rejects?account=shop', '/api/stats', '/live?account=shop'):
+            assert anonymous.get(path).status_code == 401, path
+        assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'Bearer wrong'}).status_code == 401
+        assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'bEaReR ' + TOKEN}).status_code == 200
+        assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'Bearer üß'.encode()}).status_code == 401
+        assert anonymous.get('/healthz').json() == {'ok': True}, 'no account ids for anonymous callers'
+        assert post(anonymous, body([event()])).status_code == 204, 'collecting is open to all'
+    assert 'accounts' in reader.get('/healthz', headers=READER).json()
+
+
+def test_with_no_token_configured_nobody_reads(make_client):
+    client = make_client(api_token='')
+    assert client.get('/api/events?account=shop', headers={'Authorization': 'Bearer '}).status_code == 401
+
+
+@pytest.mark.parametrize('query', ['since=9223372036854775808', 'since=-1', 'since=1e3', 'limit=99999999999999999999',
+                                   'since=%C2%B2', 'limit=%EF%BC%91', 'since='])
+def test_read_parameters_out_of_range_are_400(client, query):
+    assert client.get(f'/api/events?account=shop&{query}').status_code == 400
 
 
 @pytest.mark.parametrize('path', ['/static/live.js', '/static/live.css'])

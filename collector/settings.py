@@ -1,0 +1,171 @@
+"""How a collector runs: one table of settings, read from the command line or the environment.
+
+Each `Option` names a setting once: its attribute on `Settings`, its command-line flag, its
+environment variable and its default. `python -m collector serve` parses the flags
+(`add_arguments` / `from_args`), hands them to uvicorn's worker processes as environment variables
+(`to_env`), and each worker rebuilds the same `Settings` with `from_env`. Nothing else holds a
+default.
+
+Secrets never need to sit on a command line (where `ps` shows them): the API token also comes from
+`--api-token-file` or the `OMETRIA_API_TOKEN` variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+__all__ = ['OPTIONS', 'Option', 'Settings', 'SettingsError', 'add_arguments', 'from_args', 'from_env', 'to_env']
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot run with; the message names it."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: `name` on Settings, `flag` on the command line, `env` in the environment."""
+
+    name: str
+    flag: str
+    env: str
+    default: object
+    help: str
+    kind: type = str
+
+
+OPTIONS = (
+    Option('accounts_path', '--accounts', 'OMETRIA_ACCOUNTS', str(ROOT / 'accounts.toml'), 'accounts file'),
+    Option('db', '--db', 'OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3'), 'SQLite file (created if missing)'),
+    Option('generic_path', '--generic', 'OMETRIA_GENERIC', str(ROOT / 'dist' / 'generic' / 'ometria.js'),
+           'the generic tag bundle that tags are stamped from'),
+    Option('rate_per_s', '--rate', 'OMETRIA_RATE', 50.0,
+           'requests/s per account and client address, shared by all workers (0: no limit)', float),
+    Option('burst', '--burst', 'OMETRIA_BURST', 200, 'requests a client may send at once', int),
+    Option('body_timeout_s', '--body-timeout', 'OMETRIA_BODY_TIMEOUT', 10.0,
+           'seconds a client may take to send a request body', float),
+    Option('header_timeout_s', '--header-timeout', 'OMETRIA_HEADER_TIMEOUT', 10.0,
+           'seconds a client may take to send its request headers', float),
+    Option('max_connections', '--max-connections', 'OMETRIA_MAX_CONNECTIONS', 1000,
+           'open connections per worker; past it the one idle longest is closed', int),
+    Option('collector_url', '--collector-url', 'OMETRIA_COLLECTOR_URL', '',
+           "stamp this collect URL into every tag served (default: each account's collector_url)"),
+    Option('api_token', '--api-token', 'OMETRIA_API_TOKEN', '',
+           'the credential of the read API and live page (prefer --api-token-file or OMETRIA_API_TOKEN: '
+           'a command line shows in ps)'),
+    Option('trusted_proxies', '--trusted-proxies', 'OMETRIA_TRUSTED_PROXIES', '',
+           'comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed '
+           '(default: none; client addresses are the TCP peers)'),
+    Option('demo', '--demo', 'OMETRIA_DEMO', False, 'also serve the demo store (opens the live page with a token)',
+           bool),
+    Option('own_origin', '--own-origin', 'OMETRIA_OWN_ORIGIN', '', argparse.SUPPRESS),
+    Option('rate_file', '--rate-file', 'OMETRIA_RATE_FILE', '', argparse.SUPPRESS),
+)
+
+
+_DEFAULTS = {option.name: option.default for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one server instance runs with (see OPTIONS for each field's flag and default)."""
+
+    accounts_path: str = _DEFAULTS['accounts_path']
+    db: str = _DEFAULTS['db']
+    generic_path: str = _DEFAULTS['generic_path']
+    rate_per_s: float = _DEFAULTS['rate_per_s']
+    burst: int = _DEFAULTS['burst']
+    body_timeout_s: float = _DEFAULTS['body_timeout_s']
+    header_timeout_s: float = _DEFAULTS['header_timeout_s']
+    max_connections: int = _DEFAULTS['max_connections']
+    collector_url: str = _DEFAULTS['collector_url']
+    api_token: str = _DEFAULTS['api_token']
+    trusted_proxies: str = _DEFAULTS['trusted_proxies']
+    demo: bool = _DEFAULTS['demo']
+    # The demo's own origin (http://<bind>:<port>): the collect URL stamped into demo tags and an
+    # origin the demo account accepts. Set by `serve --demo` from its bind address, never from a
+    # request's Host header.
+    own_origin: str = _DEFAULTS['own_origin']
+    # The file the workers' rate-limit buckets live in (shared memory); empty: per-process memory.
+    rate_file: str = _DEFAULTS['rate_file']
+
+    def proxy_networks(self) -> tuple:
+        """The trusted proxies as ip_network objects; raises SettingsError on a malformed CIDR."""
+        networks = []
+        for part in self.trusted_proxies.split(','):
+            part = part.strip()
+            if part:
+                try:
+                    networks.append(ipaddress.ip_network(part, strict=False))
+                except ValueError:
+                    raise SettingsError(f'--trusted-proxies: {part!r} is not an address or CIDR') from None
+        return tuple(networks)
+
+
+assert [option.name for option in OPTIONS] == [f.name for f in fields(Settings)], 'one Option per setting'
+
+
+def _parse(option: Option, text: str):
+    if option.kind is bool:
+        return text in ('1', 'true', 'yes')
+    try:
+        return option.kind(text)
+    except ValueError:
+        raise SettingsError(f'{option.env}={text!r}: not a {option.kind.__name__}') from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per option, plus --api-token-file."""
+    for option in OPTIONS:
+        if option.kind is bool:
+            parser.add_argument(option.flag, dest=option.name, action='store_true', help=option.help)
+        else:
+            parser.add_argument(option.flag, dest=option.name, type=option.kind, default=None, help=option.help)
+    parser.add_argument('--api-token-file', default='', help='read the API token from this file')
+
+
+def from_args(args: argparse.Namespace, environ=os.environ) -> Settings:
+    """Settings from parsed flags; a flag not given falls back to its environment variable, then to
+    its default. The token may come from --api-token-file."""
+    values = {}
+    for option in OPTIONS:
+        given = getattr(args, option.name, None)
+        if option.kind is bool:
+            values[option.name] = bool(given) or _parse(option, environ.get(option.env, ''))
+        elif given is not None:
+            values[option.name] = given
+        elif environ.get(option.env):
+            values[option.name] = _parse(option, environ[option.env])
+        else:
+            values[option.name] = option.default
+    token_file = getattr(args, 'api_token_file', '')
+    if token_file:
+        try:
+            values['api_token'] = Path(token_file).read_text(encoding='utf-8').strip()
+        except OSError as error:
+            raise SettingsError(f'--api-token-file: {error}') from None
+    return Settings(**values)
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that make `from_env` rebuild `settings` in a worker process."""
+    env = {}
+    for option in OPTIONS:
+        value = getattr(settings, option.name)
+        env[option.env] = ('1' if value else '') if option.kind is bool else str(value)
+    return env
+
+
+def from_env(environ=os.environ) -> Settings:
+    """Settings from OMETRIA_* variables (what `to_env` wrote), defaults for the missing ones."""
+    values = {}
+    for option in OPTIONS:
+        text = environ.get(option.env)
+        values[option.name] = option.default if text is None or (text == '' and option.kind is not str) \
+            else _parse(option, text)
+    return Settings(**values)
