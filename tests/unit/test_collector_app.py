@@ -292,3 +292,18 @@ def test_static_files_are_served(client, path):
 @pytest.mark.parametrize('path', ['/static/nope.js', '/static/..%2Fapp.py', '/static/.hidden', '/static/..%5Capp.py'])
 def test_static_files_outside_the_folder_are_404(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_stamping_happens_once_per_account_whatever_the_requests(make_client, monkeypatch):
+    """Nothing a client sends grows the tag cache or makes the server stamp (and compress) again."""
+    from collector import tags
+
+    calls = []
+    real_stamp = tags.stamp
+    monkeypatch.setattr(tags, 'stamp', lambda *args: calls.append(args) or real_stamp(*args))
+    client = make_client()
+    for n in range(30):
+        headers = {'Host': f'h{n}.example', 'X-Forwarded-Host': f'x{n}.example', 'Origin': f'https://o{n}.example',
+                   'Accept-Encoding': ['br', 'gzip', 'identity', f'x{n}'][n % 4], 'Cookie': f'c={n}'}
+        assert client.get('/tags/shop.js', headers=headers).status_code == 200
+    assert len(calls) == 1
