@@ -26,7 +26,7 @@ node_modules/.installed: package.json package-lock.json
 .PHONY: install
 install: $(VENV)/.installed node_modules/.installed
 
-dist/generic/ometria.js: $(TRACKER_SOURCES) build/build_tags.py $(VENV)/.installed node_modules/.installed
+dist/generic/ometria.js: $(TRACKER_SOURCES) build/build_tags.py package-lock.json $(VENV)/.installed node_modules/.installed
 	$(PY) build/build_tags.py --generic-only
 
 # make build                                    every account in accounts.toml
@@ -52,8 +52,12 @@ endif
 chromium:
 	scripts/ensure-chromium
 
+.PHONY: lint
+lint: install
+	$(VENV)/bin/ruff check .
+
 .PHONY: test
-test: install chromium dist/generic/ometria.js
+test: install chromium lint dist/generic/ometria.js
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BENCH, ROOT
+from common import BENCH
 
 from tests.support.servers import CollectorProcess, free_port
 
@@ -28,7 +27,7 @@ def wrk(url: str, duration_s: int, connections: int) -> dict:
     done = subprocess.run(['wrk', '-t1', f'-c{connections}', f'-d{duration_s}s', '--timeout', '10s',
                            '-s', str(BENCH / 'collect.lua'), url, '--', 'bench'],
                           capture_output=True, text=True, check=True)
-    line = next(l for l in done.stdout.splitlines() if l.startswith('RESULT '))
+    line = next(text for text in done.stdout.splitlines() if text.startswith('RESULT '))
     result = json.loads(line[len('RESULT '):])
     result['statuses'] = {int(k): v for k, v in result['statuses'].items()}
     return result

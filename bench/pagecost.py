@@ -130,7 +130,8 @@ def peers(sink: str) -> dict:
     snowplow_work = (
         f'var sp = snowplowBrowserTracking; sp.newTracker("sp", "{sink}", {{appId: "bench", eventMethod: "post"}});'
         'sp.trackPageView(); sp.setUserId("shopper@example.com");'
-        f'sp.trackSelfDescribingEvent({{event: {{schema: "iglu:com.example/basket/jsonschema/1-0-0", data: {{items: {items}, total: {basket_total}}}}}}});'
+        'sp.trackSelfDescribingEvent({event: {schema: "iglu:com.example/basket/jsonschema/1-0-0", '
+        f'data: {{items: {items}, total: {basket_total}}}}}}});'
         'sp.trackSelfDescribingEvent({event: {schema: "iglu:com.example/add_to_basket/jsonschema/1-0-0",'
         ' data: {product_id: "1001", quantity: 1}}});'
     )
@@ -140,7 +141,8 @@ def peers(sink: str) -> dict:
         ' var a = Array.prototype.slice.call(arguments); a.unshift(m); analytics.push(a); return analytics; }; });'
     )
     segment_work = (
-        'analytics.page("Product", {product_id: "1001"}); analytics.identify("shopper@example.com", {email: "shopper@example.com"});'
+        'analytics.page("Product", {product_id: "1001"}); '
+        'analytics.identify("shopper@example.com", {email: "shopper@example.com"});'
         f'analytics.track("Cart Viewed", {{products: {items}, value: {basket_total}}});'
         'analytics.track("Product Added", {product_id: "1001", quantity: 1});'
     )
@@ -158,7 +160,8 @@ def peers(sink: str) -> dict:
     plausible_work = (
         f'Plausible.init({{domain: "shop.example", endpoint: "{sink}/api/event", autoCapturePageviews: false,'
         ' captureOnLocalhost: true, logging: false});'
-        'Plausible.track("pageview", {props: {product_id: "1001"}}); Plausible.track("Identify", {props: {email: "shopper@example.com"}});'
+        'Plausible.track("pageview", {props: {product_id: "1001"}}); '
+        'Plausible.track("Identify", {props: {email: "shopper@example.com"}});'
         f'Plausible.track("Basket", {{props: {{items: "3"}}, revenue: {{amount: {basket_total}, currency: "GBP"}}}});'
         'Plausible.track("Add to basket", {props: {product_id: "1001", quantity: "1"}});'
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from common import OURS, PEER_FILES
 from build_tags import file_figures
+from common import OURS, PEER_FILES
 
 
 def sizes(data: bytes) -> dict:

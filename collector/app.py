@@ -2,7 +2,8 @@
 
 Routes:
 - `POST /collect`: a batch of events (the wire contract); `OPTIONS /collect` for preflights.
-- `GET /tags/<account_id>.js`: the account's stamped tag (ETag/304 per encoding, gzip, brotli).
+- `GET /tags/<account_id>.js`: the account's stamped tag (ETag/304 per encoding, gzip, brotli);
+  `GET /tags/ometria.debug.js`: the debug module the tags fetch in debug mode.
 - `GET /api/events?account=&since=&limit=`: stored events, oldest first (`since`: a `seq`).
 - `GET /api/rejects?account=&since=`: events set aside by validation, with the reason.
 - `GET /api/stats`: this process's counters.
@@ -40,7 +41,7 @@ from collector.ratelimit import RateLimiter, SharedRateLimiter
 from collector.settings import Settings, SettingsError, from_env
 from collector.stamp import ACCOUNT_ID_PATTERN, StampError
 from collector.storage import EventStore, SQLiteEventStore, StoreBusy, StoredEvent
-from collector.tags import TagCache, TagUnavailable, choose_encoding
+from collector.tags import DEBUG_FILE, TagCache, TagUnavailable, choose_encoding
 from collector.validation import check_batch
 
 __all__ = ['create_app', 'app_from_env', 'collector_urls', 'open_store']
@@ -231,10 +232,13 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         name = request.path_params['name']
         account_id = name[:-3] if name.endswith('.js') else ''
         account = accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
-        if account is None:
+        if account is None and name != DEBUG_FILE:
             return Response('no such tag\n', status_code=404, media_type='text/plain')
         try:
-            tag = await asyncio.to_thread(tags.get, account.account_id, tag_urls[account_id], account.cookie_domain)
+            if account is None:
+                tag = await asyncio.to_thread(tags.debug_module)
+            else:
+                tag = await asyncio.to_thread(tags.get, account.account_id, tag_urls[account_id], account.cookie_domain)
         except (TagUnavailable, StampError) as error:
             return Response(f'tag unavailable: {error}\n', status_code=503, media_type='text/plain',
                             headers={'Retry-After': '5'})

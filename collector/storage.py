@@ -169,7 +169,7 @@ class SQLiteEventStore:
             for *_rest, loop, done in work:
                 loop.call_soon_threadsafe(_settle, done, None, StoreBusy(f'database error: {error}'))
             return
-        for (*_rest, loop, done), result in zip(work, results):
+        for (*_rest, loop, done), result in zip(work, results, strict=True):
             loop.call_soon_threadsafe(_settle, done, result, None)
 
     # -- reading ---------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ import brotli
 
 from collector.stamp import TagSettings, stamp
 
-__all__ = ['TagCache', 'TagFile', 'TagUnavailable', 'choose_encoding']
+__all__ = ['DEBUG_FILE', 'TagCache', 'TagFile', 'TagUnavailable', 'choose_encoding']
+
+DEBUG_FILE = 'ometria.debug.js'
 
 
 class TagUnavailable(Exception):
@@ -50,7 +52,7 @@ class TagCache:
         self.generic_path = Path(generic_path)
         self._lock = threading.Lock()
         self._generic: tuple[float, str] | None = None
-        self._files: dict[tuple[str, str, str], TagFile] = {}
+        self._files: dict[object, TagFile] = {}
 
     def _generic_text(self) -> tuple[float, str]:
         try:
@@ -62,6 +64,21 @@ class TagCache:
             self._files.clear()
         return self._generic
 
+    def debug_module(self) -> TagFile:
+        """The debug module (`ometria.debug.js`, built beside the generic bundle): the same file for
+        every account, served as it is (its SRI value is in the tags)."""
+        with self._lock:
+            self._generic_text()
+            tag = self._files.get(DEBUG_FILE)
+            if tag is None:
+                try:
+                    data = self.generic_path.with_name(DEBUG_FILE).read_bytes()
+                except OSError:
+                    raise TagUnavailable(f'{DEBUG_FILE} is missing beside {self.generic_path}: run `make build`') from None
+                tag = encoded_file(data)
+                self._files[DEBUG_FILE] = tag
+            return tag
+
     def get(self, account_id: str, collector_url: str, cookie_domain: str = '') -> TagFile:
         with self._lock:
             _mtime, generic = self._generic_text()
@@ -69,15 +86,15 @@ class TagCache:
             tag = self._files.get(key)
             if tag is None:
                 text = stamp(generic, TagSettings(account_id, collector_url, cookie_domain))
-                data = text.encode('utf-8')
-                tag = TagFile(
-                    identity=data,
-                    gzip=gzip.compress(data, compresslevel=9, mtime=0),
-                    brotli=brotli.compress(data, quality=11),
-                    etag='"' + hashlib.sha256(data).hexdigest()[:32] + '"',
-                )
+                tag = encoded_file(text.encode('utf-8'))
                 self._files[key] = tag
             return tag
+
+
+def encoded_file(data: bytes) -> TagFile:
+    """`data` in each encoding, with its ETag."""
+    return TagFile(identity=data, gzip=gzip.compress(data, compresslevel=9, mtime=0),
+                   brotli=brotli.compress(data, quality=11), etag='"' + hashlib.sha256(data).hexdigest()[:32] + '"')
 
 
 def choose_encoding(accept_encoding: str) -> str:

@@ -165,7 +165,7 @@ def check_batch(body: bytes, known_accounts) -> BatchVerdict:
         return BatchVerdict(400, 'a batch holds 1 to 100 events', account=envelope.account)
     verdict = BatchVerdict(204, account=envelope.account)
     seen = set()
-    for raw, tree in zip(envelope.events, trees):
+    for raw, tree in zip(envelope.events, trees, strict=True):
         checked = check_event(raw, tree)
         if isinstance(checked, RejectedEvent):
             verdict.rejected.append(checked)

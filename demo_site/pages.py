@@ -103,9 +103,11 @@ def layout(page: Page, user: str | None, cart: dict | None, here: str, live_url:
   <a class="logo" href="{prefix}/">{STORE_NAME}</a>
   <nav>{nav}</nav>
   <form class="search" action="{prefix}/search" role="search"><input name="q" placeholder="Search" aria-label="Search"></form>
-  <div class="account">{account} <a href="{prefix}/basket" id="basket-link">Basket (<span id="basket-count">{count}</span>)</a></div>
+  <div class="account">{account}
+    <a href="{prefix}/basket" id="basket-link">Basket (<span id="basket-count">{count}</span>)</a></div>
 </header>
-<p class="flavour">{flavour_note} · <a href="{other}">switch</a> · <a href="{esc(live_url)}" target="_blank" rel="noreferrer">live events</a></p>
+<p class="flavour">{flavour_note} · <a href="{other}">switch</a> ·
+  <a href="{esc(live_url)}" target="_blank" rel="noreferrer">live events</a></p>
 <main>
 {page.body}
 </main>

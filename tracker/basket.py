@@ -1,11 +1,12 @@
-"""The basket: the public `ometria.Basket` object, and the basket payload of a `setbasket` event.
+"""The basket: the public `ometria.Basket`, and the basket payload of a `setbasket` event.
 
-`make_basket(report)` returns what `new ometria.Basket()` gives a store: a plain object holding
-the data (`id`, `currency`, `total`, `url`, `items`, `size`) and the setters `setId`,
+`Basket()` is what `new ometria.Basket()` gives a store: an object whose own properties are the
+data (`id`, `currency`, `total`, `url`, `items`, `size`: third-party scripts read
+`ometria.basket.size`, and `JSON.stringify` shows nothing else), with the setters `setId`,
 `setTotal(total, currency)`, `addLineItem(product_id, quantity, price, variant_id, props)`,
-`setUrl(url)` and its alias `setURL`. Setters coerce their arguments (`coerce.py`), pass any notes
-to `report(notes)`, never raise, and return the basket so calls can be chained. The data fields
-are plain properties, so third-party scripts can read `ometria.basket.size`.
+`setUrl(url)` and its alias `setURL`. Setters coerce their arguments (`coerce.py`), note what they
+did in the page's journal (`Basket.journal`, set when the tag starts: one tag per page), never
+raise, and return the basket so calls can be chained.
 
 `basket_payload` re-reads any such object (ours, or one a store built itself) into the contract's
 shape, so a store that edits `basket.items` by hand still sends valid data.
@@ -27,11 +28,11 @@ def coerce_line(product_id, quantity, price, variant_id, props, notes):
         variant_id = None
     pid = coerce.coerce_id(product_id, 'product_id', notes)
     if pid == None:
-        prims.append(notes, 'addLineItem needs a product id: line ignored')
+        prims.append(notes, ['line_no_product'])
         return None
     count = coerce.coerce_quantity(quantity, 'quantity', notes)
     if count == None:
-        prims.append(notes, 'addLineItem(' + coerce.describe(product_id) + ', ...): line ignored')
+        prims.append(notes, ['line_bad', product_id])
         return None
     line = {
         'product_id': pid,
@@ -45,73 +46,74 @@ def coerce_line(product_id, quantity, price, variant_id, props, notes):
     return line
 
 
-def make_basket(report):
-    """A new, empty public basket object; `report(notes)` receives the setters' notes."""
-    basket = {'id': None, 'currency': None, 'total': None, 'url': None, 'items': [], 'size': 0}
+class Basket:
+    """A store's basket; see the module docstring. The setters keep the published names."""
 
-    def failed(setter):
+    journal = None
+
+    def __init__(self):
+        self.id = None
+        self.currency = None
+        self.total = None
+        self.url = None
+        self.js_items = []
+        self.size = 0
+
+    def _set(self, setter, change):
+        """Run `change(notes)` for the setter named `setter`; note what it did (or that it failed
+        inside the tag) in the journal, and return the basket, whatever happens."""
+        notes = []
         try:
-            report(['Basket.' + setter + ' failed inside the tag and was ignored (please report this)'])
-        except:  # noqa: E722 -- never let the report itself throw
+            change(notes)
+        except:  # noqa: E722
+            notes = [['setter_failed', setter]]
+        try:
+            Basket.journal.notes(notes)
+        except:  # noqa: E722 -- no journal yet, or a broken one: the setter still returns
             pass
+        return self
 
-    def set_id(basket_id):
-        try:
-            notes = []
-            basket['id'] = coerce.coerce_id(basket_id, 'basket id', notes)
-            report(notes)
-        except:  # noqa: E722
-            failed('setId')
-        return basket
+    def _set_id(self, basket_id, notes):
+        self.id = coerce.coerce_id(basket_id, 'basket id', notes)
 
-    def set_total(total, currency):
-        try:
-            notes = []
-            basket['total'] = coerce.coerce_money(total, 'total', notes)
-            basket['currency'] = coerce.coerce_text(currency, 'currency', coerce.MAX_CURRENCY_LENGTH, notes)
-            report(notes)
-        except:  # noqa: E722
-            failed('setTotal')
-        return basket
+    def _set_total(self, total, currency, notes):
+        self.total = coerce.coerce_money(total, 'total', notes)
+        self.currency = coerce.coerce_text(currency, 'currency', coerce.MAX_CURRENCY_LENGTH, notes)
 
-    def add_line_item(product_id, quantity, price, variant_id, props):
-        try:
-            notes = []
-            if len(basket['items']) >= MAX_BASKET_ITEMS:
-                prims.append(notes, 'a basket holds at most ' + prims.number_text(MAX_BASKET_ITEMS) +
-                             ' lines: line ignored')
-            else:
-                line = coerce_line(product_id, quantity, price, variant_id, props, notes)
-                if line != None:
-                    prims.append(basket['items'], line)
-                    basket['size'] = basket['size'] + line['quantity']
-            report(notes)
-        except:  # noqa: E722
-            failed('addLineItem')
-        return basket
+    def _add_line(self, product_id, quantity, price, variant_id, props, notes):
+        if len(self.js_items) >= MAX_BASKET_ITEMS:
+            prims.append(notes, ['basket_full', MAX_BASKET_ITEMS])
+            return
+        line = coerce_line(product_id, quantity, price, variant_id, props, notes)
+        if line != None:
+            prims.append(self.js_items, line)
+            self.size = self.size + line['quantity']
 
-    def set_url(url):
-        try:
-            notes = []
-            basket['url'] = coerce.coerce_text(url, 'basket url', coerce.MAX_TEXT_LENGTH, notes)
-            report(notes)
-        except:  # noqa: E722
-            failed('setUrl')
-        return basket
+    def _set_url(self, url, notes):
+        self.url = coerce.coerce_text(url, 'basket url', coerce.MAX_TEXT_LENGTH, notes)
 
-    basket['setId'] = set_id
-    basket['setTotal'] = set_total
-    basket['addLineItem'] = add_line_item
-    basket['setUrl'] = set_url
-    basket['setURL'] = set_url
-    return basket
+    def setId(self, basket_id):  # noqa: N802 -- the published name
+        return self._set('setId', lambda notes: self._set_id(basket_id, notes))
+
+    def setTotal(self, total, currency):  # noqa: N802
+        return self._set('setTotal', lambda notes: self._set_total(total, currency, notes))
+
+    def addLineItem(self, product_id, quantity, price, variant_id, props):  # noqa: N802
+        return self._set('addLineItem', lambda notes: self._add_line(product_id, quantity, price, variant_id, props,
+                                                                      notes))
+
+    def setUrl(self, url):  # noqa: N802
+        return self._set('setUrl', lambda notes: self._set_url(url, notes))
+
+    def setURL(self, url):  # noqa: N802 -- the spelling some stores use
+        return self.setUrl(url)
 
 
 def basket_payload(basket, notes):
     """The `basket` of a setbasket event, read from a basket object: {id, currency, total, url,
     size, items}; None (with a note) when `basket` is not an object."""
     if not prims.is_plain_object(basket):
-        prims.append(notes, 'setBasket needs an ometria.Basket, got ' + coerce.describe(basket) + ': nothing sent')
+        prims.append(notes, ['not_basket', basket])
         return None
     items = []
     size = 0

@@ -1,7 +1,8 @@
-"""The browser edge: the only module (with `overlay.py` and `main.py`) that touches `window`,
-`document` or `navigator`. It builds the `env` the pure modules run on.
+"""The browser edge: the only module (with `main.py`, and `overlay.py` in the debug module) that
+touches `window`, `document` or `navigator`. It builds the `env` the pure modules run on.
 
-`make_env(target)` returns a dict of functions:
+`BrowserEnv(target)` has these methods (`tests/unit/fakes.FakeEnv` has the same, for CPython; a
+test compares the two):
 - time and chance: `now_ms()`, `random()`, `new_uuid()` / `new_id()` (UUID v4 from
   `crypto.getRandomValues`, `Math.random` where it is missing);
 - the page: `href()`, `host()`, `referrer()`, `raw_data()` (the data layer on `target`);
@@ -11,7 +12,8 @@
   that throws) an in-memory map for the page's life;
 - transport: `send(url, body, done)` (a keepalive `text/plain` fetch with a timeout; `done(status,
   retry_after)` gets 0 on a network error or timeout) and `beacon(url, body)`;
-- timers: `set_timer(callback, ms)`, `clear_timer(handle)`.
+- timers: `set_timer(callback, ms)`, `clear_timer(handle)`;
+- the store's hooks: `call_method(owner, function)`, `global_function(name)`.
 
 Every call is guarded: whatever the browser throws stays here. Callbacks handed to the browser
 are wrapped so that a failure inside the tag never reaches the page.
@@ -64,216 +66,12 @@ def listen(target, event_name, callback):
         pass
 
 
-def random_bytes(count):
-    """`count` random bytes as a list of ints."""
-    result = []
-    try:
-        data = __new__(window.Uint8Array(count))
-        window.crypto.getRandomValues(data)
-        for index in range(count):
-            prims.append(result, data[index])
-        return result
-    except:  # noqa: E722
-        result = []
-    for index in range(count):
-        prims.append(result, Math.floor(Math.random() * 256))
-    return result
-
-
-def new_uuid():
-    return events.new_uuid(random_bytes(16))
-
-
-def read_cookie(name):
-    """The value of the first-party cookie `name`, or None (also when cookies are blocked)."""
-    try:
-        text = window.document.cookie
-    except:  # noqa: E722
-        return None
-    if not prims.is_string(text):
-        return None
-    for part in prims.split_text(text, ';'):
-        part = prims.trim(part)
-        if prims.starts_with(part, name + '='):
-            return prims.substring(part, len(name) + 1, None)
-    return None
-
-
-def write_cookie(name, value, max_age_s, domain):
-    """Set the first-party cookie `name` (Path=/, SameSite=Lax, Secure on https). With a `domain`
-    that the browser refuses, the cookie is written for the host alone. A `max_age_s` of 0
-    deletes it."""
-    try:
-        secure = '; Secure' if window.location.protocol == 'https:' else ''
-        base = name + '=' + value + '; Max-Age=' + prims.number_text(max_age_s) + '; Path=/; SameSite=Lax' + secure
-        if domain != None:
-            window.document.cookie = base + '; Domain=' + domain
-            if max_age_s == 0 or read_cookie(name) == value:
-                return
-        window.document.cookie = base
-    except:  # noqa: E722
-        pass
-
-
-def make_storage():
-    """Storage functions over `localStorage`, falling back to memory (see the module docstring)."""
-    memory = {}
-    local = {'store': None}
-    try:
-        candidate = window.localStorage
-        candidate.setItem(STORAGE_PROBE_KEY, '1')
-        candidate.removeItem(STORAGE_PROBE_KEY)
-        local['store'] = candidate
-    except:  # noqa: E722
-        local['store'] = None
-
-    def store_get(key):
-        if prims.has_key(memory, key):
-            return memory[key]
-        if local['store'] != None:
-            try:
-                return local['store'].getItem(key)
-            except:  # noqa: E722
-                return None
-        return None
-
-    def store_set(key, text):
-        if local['store'] != None:
-            try:
-                local['store'].setItem(key, text)
-                prims.delete_key(memory, key)
-                return True
-            except:  # noqa: E722
-                pass
-        # Not written (no storage, or the quota is full): keep it for this page.
-        memory[key] = text
-        return False
-
-    def store_remove(key):
-        prims.delete_key(memory, key)
-        if local['store'] != None:
-            try:
-                local['store'].removeItem(key)
-            except:  # noqa: E722
-                pass
-
-    def store_keys():
-        keys = prims.keys_of(memory)
-        if local['store'] != None:
-            try:
-                count = local['store'].length
-                for index in range(count):
-                    key = local['store'].key(index)
-                    if prims.is_string(key) and not prims.has_key(memory, key):
-                        prims.append(keys, key)
-            except:  # noqa: E722
-                pass
-        return keys
-
-    return {'store_get': store_get, 'store_set': store_set, 'store_remove': store_remove, 'store_keys': store_keys}
-
-
-def send(url, body, done):
-    """POST `body` to `url` as text/plain (a CORS-simple request: no preflight), with keepalive so
-    that it completes if the page is left. `done(status, retry_after_header)` is called once:
-    status 0 for a network error, a refused request or a timeout."""
-    finished = {'done': False}
-
-    def finish(status, retry_after):
-        if not finished['done']:
-            finished['done'] = True
-            try:
-                done(status, retry_after)
-            except:  # noqa: E722
-                pass
-
-    def answered(response):
-        finish(response.status, response.headers.js_get('Retry-After'))
-
-    def failed(error):
-        finish(0, None)
-
-    try:
-        options = {
-            'method': 'POST',
-            'body': body,
-            'keepalive': True,
-            'credentials': 'omit',
-            'headers': {'Content-Type': 'text/plain;charset=UTF-8'},
-        }
-        if window.AbortController:
-            controller = __new__(window.AbortController())
-            options['signal'] = controller.signal
-            window.setTimeout(guarded(lambda: controller.abort()), REQUEST_TIMEOUT_MS)
-        window.fetch(url, options).then(guarded_listener(answered), guarded_listener(failed))
-    except:  # noqa: E722
-        window.setTimeout(guarded(lambda: finish(0, None)), 0)
-
-
-def beacon(url, body):
-    """Hand `body` to the browser for delivery after the page is gone: `sendBeacon`, or a
-    keepalive fetch where the beacon is refused (too large, or missing). True when handed over."""
-    try:
-        if window.navigator.sendBeacon and window.navigator.sendBeacon(url, body):
-            return True
-    except:  # noqa: E722
-        pass
-    try:
-        window.fetch(url, {'method': 'POST', 'body': body, 'keepalive': True, 'credentials': 'omit',
-                           'headers': {'Content-Type': 'text/plain;charset=UTF-8'}}).catch(guarded_listener(lambda error: None))
-        return True
-    except:  # noqa: E722
-        return False
-
-
-def set_timer(callback, delay_ms):
-    try:
-        return window.setTimeout(guarded(callback), delay_ms)
-    except:  # noqa: E722
-        return None
-
-
-def clear_timer(handle):
-    try:
-        window.clearTimeout(handle)
-    except:  # noqa: E722
-        pass
-
-
 def page_value(read):
     """`read()`, or None when it throws (a sandboxed frame's location, say)."""
     try:
         return read()
     except:  # noqa: E722
         return None
-
-
-def make_env(target):
-    """The env of the pure modules, in this browser; `target` is the public `ometria` object."""
-    env = make_storage()
-    env['now_ms'] = lambda: window.Date.now()
-    env['random'] = lambda: Math.random()
-    env['new_uuid'] = new_uuid
-    env['new_id'] = new_uuid
-    env['href'] = lambda: page_value(lambda: window.location.href)
-    env['host'] = lambda: page_value(lambda: window.location.hostname)
-    env['referrer'] = lambda: page_value(lambda: window.document.referrer)
-    env['raw_data'] = lambda: page_value(lambda: target.raw_data if prims.is_plain_object(target.raw_data) else None)
-    env['read_cookie'] = read_cookie
-    env['write_cookie'] = write_cookie
-    env['send'] = send
-    env['beacon'] = beacon
-    env['set_timer'] = set_timer
-    env['clear_timer'] = clear_timer
-    env['call_method'] = call_method
-    env['global_function'] = global_function
-    return env
-
-
-def global_function(name):
-    """The page's global function `name` (`window[name]`), or None."""
-    found = page_value(lambda: window[name])
-    return found if prims.is_function(found) else None
 
 
 def console_write(level, text, details):
@@ -287,14 +85,202 @@ def console_write(level, text, details):
         pass
 
 
-def call_method(owner, callback):
-    """Call `callback` with `owner` as `this` (None: the window); return None, or the message of
-    what it threw."""
-    return __pragma__('js', '{}', '''(function (t, f) {
-        try {
-            f.call (t);
-            return null;
-        } catch (e) {
-            try { return String (e && e.message || e); } catch (e2) { return 'an error'; }
-        }
-    }) (owner == null ? window : owner, callback)''')
+def local_storage():
+    """`localStorage` when it can be written, else None."""
+    try:
+        candidate = window.localStorage
+        candidate.setItem(STORAGE_PROBE_KEY, '1')
+        candidate.removeItem(STORAGE_PROBE_KEY)
+        return candidate
+    except:  # noqa: E722
+        return None
+
+
+def post(url, body, signal):
+    """A keepalive `text/plain` POST (a CORS-simple request: no preflight); the fetch promise."""
+    options = {'method': 'POST', 'body': body, 'keepalive': True, 'credentials': 'omit',
+               'headers': {'Content-Type': 'text/plain;charset=UTF-8'}}
+    if signal != None:
+        options['signal'] = signal
+    return window.fetch(url, options)
+
+
+class BrowserEnv:
+    """The env of the pure modules, in this browser; `target` is the public `ometria` object.
+    See the module docstring."""
+
+    def __init__(self, target):
+        self._target = target
+        self._local = local_storage()
+        self._memory = {}
+
+    def now_ms(self):
+        return window.Date.now()
+
+    def random(self):
+        return Math.random()
+
+    def new_uuid(self):
+        """A UUID v4 from `crypto.getRandomValues`, or `Math.random` where it is missing."""
+        data = []
+        try:
+            values = __new__(window.Uint8Array(16))
+            window.crypto.getRandomValues(values)
+            for index in range(16):
+                prims.append(data, values[index])
+        except:  # noqa: E722
+            data = []
+            for _ in range(16):
+                prims.append(data, Math.floor(Math.random() * 256))
+        return events.new_uuid(data)
+
+    def new_id(self):
+        return self.new_uuid()
+
+    def href(self):
+        return page_value(lambda: window.location.href)
+
+    def host(self):
+        return page_value(lambda: window.location.hostname)
+
+    def referrer(self):
+        return page_value(lambda: window.document.referrer)
+
+    def raw_data(self):
+        # A quoted read: the build renames snake_case attributes, never quoted keys.
+        found = prims.read_key(self._target, 'raw_data')
+        return found if prims.is_plain_object(found) else None
+
+    def read_cookie(self, name):
+        """The value of the first-party cookie `name`, or None (also when cookies are blocked)."""
+        text = page_value(lambda: window.document.cookie)
+        if not prims.is_string(text):
+            return None
+        for part in prims.split_text(text, ';'):
+            part = prims.trim(part)
+            if prims.starts_with(part, name + '='):
+                return prims.substring(part, len(name) + 1, None)
+        return None
+
+    def write_cookie(self, name, value, max_age_s, domain):
+        """Set the first-party cookie `name` (Path=/, SameSite=Lax, Secure on https). With a
+        `domain` that the browser refuses, the cookie is written for the host alone. A `max_age_s`
+        of 0 deletes it."""
+        try:
+            secure = '; Secure' if window.location.protocol == 'https:' else ''
+            base = name + '=' + value + '; Max-Age=' + prims.number_text(max_age_s) + '; Path=/; SameSite=Lax' + secure
+            if domain != None:
+                window.document.cookie = base + '; Domain=' + domain
+                if max_age_s == 0 or self.read_cookie(name) == value:
+                    return
+            window.document.cookie = base
+        except:  # noqa: E722
+            pass
+
+    def store_get(self, key):
+        if prims.has_key(self._memory, key):
+            return self._memory[key]
+        if self._local != None:
+            try:
+                return self._local.getItem(key)
+            except:  # noqa: E722
+                return None
+        return None
+
+    def store_set(self, key, text):
+        if self._local != None:
+            try:
+                self._local.setItem(key, text)
+                prims.delete_key(self._memory, key)
+                return True
+            except:  # noqa: E722
+                pass
+        # Not written (no storage, or the quota is full): keep it for this page.
+        self._memory[key] = text
+        return False
+
+    def store_remove(self, key):
+        prims.delete_key(self._memory, key)
+        if self._local != None:
+            try:
+                self._local.removeItem(key)
+            except:  # noqa: E722
+                pass
+
+    def store_keys(self):
+        found = prims.keys_of(self._memory)
+        if self._local != None:
+            try:
+                count = self._local.length
+                for index in range(count):
+                    key = self._local.key(index)
+                    if prims.is_string(key) and not prims.has_key(self._memory, key):
+                        prims.append(found, key)
+            except:  # noqa: E722
+                pass
+        return found
+
+    def send(self, url, body, done):
+        """POST `body` to `url`, with keepalive so that it completes if the page is left.
+        `done(status, retry_after_header)` is called once: status 0 for a network error, a refused
+        request or a timeout (REQUEST_TIMEOUT_MS)."""
+        finished = {'done': False}
+
+        def finish(status, retry_after):
+            if not finished['done']:
+                finished['done'] = True
+                done(status, retry_after)
+
+        try:
+            controller = __new__(window.AbortController()) if window.AbortController else None
+            if controller != None:
+                self.set_timer(lambda: controller.abort(), REQUEST_TIMEOUT_MS)
+            post(url, body, controller.signal if controller != None else None).then(
+                guarded_listener(lambda response: finish(response.status, response.headers.js_get('Retry-After'))),
+                guarded_listener(lambda error: finish(0, None)))
+        except:  # noqa: E722
+            self.set_timer(lambda: finish(0, None), 0)
+
+    def beacon(self, url, body):
+        """Hand `body` to the browser for delivery after the page is gone: `sendBeacon`, or a
+        keepalive fetch where the beacon is refused (too large, or missing). True when handed
+        over."""
+        try:
+            if window.navigator.sendBeacon and window.navigator.sendBeacon(url, body):
+                return True
+        except:  # noqa: E722
+            pass
+        try:
+            post(url, body, None).catch(guarded_listener(lambda error: None))
+            return True
+        except:  # noqa: E722
+            return False
+
+    def set_timer(self, callback, delay_ms):
+        try:
+            return window.setTimeout(guarded(callback), delay_ms)
+        except:  # noqa: E722
+            return None
+
+    def clear_timer(self, handle):
+        try:
+            window.clearTimeout(handle)
+        except:  # noqa: E722
+            pass
+
+    def global_function(self, name):
+        """The page's global function `name` (`window[name]`), or None."""
+        found = page_value(lambda: window[name])
+        return found if prims.is_function(found) else None
+
+    def call_method(self, owner, callback):
+        """Call `callback` with `owner` as `this` (None: the window); return None, or the message of
+        what it threw."""
+        return __pragma__('js', '{}', '''(function (t, f) {
+            try {
+                f.call (t);
+                return null;
+            } catch (e) {
+                try { return String (e && e.message || e); } catch (e2) { return 'an error'; }
+            }
+        }) (owner == null ? window : owner, callback)''')

@@ -2,8 +2,9 @@
 
 Every function takes a raw value from the page and a `notes` list. It returns the value to send,
 or None when there is nothing valid to send; whenever it changed or refused something it appends a
-note (a plain sentence for the debug overlay). It never raises, whatever the value: numbers where
-strings belong, objects, NaN, cycles, 1 MB strings, lone surrogates.
+note, `[code, field, value, ...]` (`journal.py`; the debug module words it). It never raises,
+whatever the value: numbers where strings belong, objects, NaN, cycles, 1 MB strings, lone
+surrogates.
 
 Pure: imports only `prims`.
 """
@@ -20,29 +21,6 @@ MAX_LIST_ITEMS = 100
 MAX_QUANTITY = 1000000
 MONEY_CHARS = '0-9.\\-'
 _SURROGATE = '[\\ud800-\\udfff]'
-
-
-def describe(value):
-    """A short, safe description of `value` for a note: strings quoted and cut at 40 characters."""
-    if prims.is_undefined(value):
-        return 'undefined'
-    if value == None:
-        return 'null'
-    if prims.is_string(value):
-        if len(value) > 40:
-            return '"' + prims.substring(value, 0, 40) + '..." (' + prims.number_text(len(value)) + ' characters)'
-        return '"' + value + '"'
-    if prims.is_bool(value):
-        return 'true' if value == True else 'false'
-    if prims.is_number(value):
-        if not prims.is_finite(value):
-            return 'a non-finite number'
-        return prims.number_text(value)
-    if prims.is_list(value):
-        return 'a list'
-    if prims.is_function(value):
-        return 'a function'
-    return 'an object'
 
 
 def clean_text(text):
@@ -64,13 +42,12 @@ def coerce_id(value, field, notes):
         if len(value) == 0:
             return None
         if len(value) > MAX_ID_LENGTH:
-            prims.append(notes, field + ' ' + describe(value) + ' is longer than ' +
-                         prims.number_text(MAX_ID_LENGTH) + ' characters: ignored')
+            prims.append(notes, ['long', field, value, MAX_ID_LENGTH])
             return None
         return clean_text(value)
     if prims.is_number(value) and prims.is_finite(value):
         return prims.number_text(value)
-    prims.append(notes, field + ' ' + describe(value) + ' is not an id (a string or a number): ignored')
+    prims.append(notes, ['not_id', field, value])
     return None
 
 
@@ -83,16 +60,16 @@ def coerce_money(value, field, notes):
     if prims.is_number(value):
         if prims.is_finite(value):
             return value
-        prims.append(notes, field + ' ' + describe(value) + ' is not an amount: sent as null')
+        prims.append(notes, ['not_amount', field, value])
         return None
     if prims.is_string(value) and len(value) <= MAX_ID_LENGTH:
         digits = prims.keep_chars(value, MONEY_CHARS)
         number = prims.parse_decimal(digits)
         if number != None:
             if digits != value:
-                prims.append(notes, field + ' ' + describe(value) + ' read as ' + prims.number_text(number))
+                prims.append(notes, ['read_as', field, value, number])
             return number
-    prims.append(notes, field + ' ' + describe(value) + ' is not an amount: sent as null')
+    prims.append(notes, ['not_amount', field, value])
     return None
 
 
@@ -107,16 +84,15 @@ def coerce_quantity(value, field, notes):
     elif prims.is_string(value) and len(value) <= 32:
         number = prims.parse_decimal(prims.trim(value))
     if number == None or not prims.is_finite(number):
-        prims.append(notes, field + ' ' + describe(value) + ' is not a quantity')
+        prims.append(notes, ['not_quantity', field, value])
         return None
     whole = prims.floor(number)
     if whole < 1 or whole > MAX_QUANTITY:
-        prims.append(notes, field + ' ' + describe(value) + ' must be at least 1 (and at most ' +
-                     prims.number_text(MAX_QUANTITY) + ')')
+        prims.append(notes, ['quantity_range', field, value, MAX_QUANTITY])
         return None
     # Typed comparison: JavaScript's `2 != "2"` is false.
     if not prims.is_number(value) or whole != value:
-        prims.append(notes, field + ' ' + describe(value) + ' read as ' + prims.number_text(whole))
+        prims.append(notes, ['read_as', field, value, whole])
     return whole
 
 
@@ -126,17 +102,16 @@ def coerce_text(value, field, max_length, notes):
     if value == None:
         return None
     if prims.is_number(value) and prims.is_finite(value):
-        prims.append(notes, field + ' ' + describe(value) + ' is a number: sent as text')
+        prims.append(notes, ['number_as_text', field, value])
         return prims.number_text(value)
     if prims.is_string(value):
         if len(value) == 0:
             return None
         if len(value) > max_length:
-            prims.append(notes, field + ' ' + describe(value) + ' is longer than ' +
-                         prims.number_text(max_length) + ' characters: ignored')
+            prims.append(notes, ['long', field, value, max_length])
             return None
         return clean_text(value)
-    prims.append(notes, field + ' ' + describe(value) + ' is not text: ignored')
+    prims.append(notes, ['not_text', field, value])
     return None
 
 
@@ -146,7 +121,7 @@ def coerce_stage(value, notes):
         return value
     if prims.is_string(value) and len(value) > 0 and len(value) <= MAX_STAGE_LENGTH:
         return clean_text(value)
-    prims.append(notes, 'stage ' + describe(value) + ' is not a checkout stage (a string or a number)')
+    prims.append(notes, ['not_stage', value])
     return None
 
 
@@ -195,12 +170,11 @@ def coerce_object(value, field, max_bytes, notes):
     if value == None:
         return None
     if not prims.is_plain_object(value):
-        prims.append(notes, field + ' ' + describe(value) + ' is not an object: ignored')
+        prims.append(notes, ['not_object', field, value])
         return None
     copy = plain_copy(value, 0)
     text = prims.to_json(copy)
     if text == None or prims.utf8_length(text) > max_bytes:
-        prims.append(notes, field + ' is larger than ' + prims.number_text(max_bytes) +
-                     ' bytes as JSON: ignored')
+        prims.append(notes, ['too_large', field, max_bytes])
         return None
     return copy

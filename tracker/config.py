@@ -1,9 +1,12 @@
-"""Settings stamped into each account's tag file, and the constants every module shares.
+"""Settings stamped into each account's tag file.
 
-The three sentinels below are replaced in the bundle by `collector/stamp.py` (build time or per
-request at the tag server). Nothing reads them before the tag starts.
+The account sentinels below are replaced in the bundle by `collector/stamp.py` (build time or per
+request at the tag server). `DEBUG_INTEGRITY` is the same for every account: the build replaces it
+in the generic bundle with the SRI value of the debug module it built beside it. Nothing reads
+them before the tag starts.
 """
 
 ACCOUNT_ID = '__OM_ACCOUNT_ID__'
 COLLECTOR_URL = '__OM_COLLECTOR_URL__'
 COOKIE_DOMAIN = '__OM_COOKIE_DOMAIN__'
+DEBUG_INTEGRITY = '__OM_DEBUG_INTEGRITY__'

@@ -1,68 +1,182 @@
-"""The integration doctor: the mistakes that break real integrations, each with what to change.
+"""The integration doctor, and every text of the debug overlay. Part of the debug module: loaded
+only when the debug switch is on, never in the tag shoppers download.
 
-Each function returns the warning text shown in the debug overlay and the console. The checks
-that need arithmetic (`basket_warnings`) live here too; the engine decides when to ask.
+- `line_text(kind, code, args)`: the words of a journal entry (`journal.py` lists the kinds and
+  codes): the spec's lines ("NEW SESSION: <id>", "Event: pageview (product)"), what the tag did
+  with an argument, and the mistakes that break integrations, each with what to change.
+- `check_warnings(code, details)`: the doctor's checks of a pageview or a basket the tag saw
+  (an unknown page type, a product page without a product id, a currency that is not three
+  letters, a total that matches neither its lines' prices nor price x quantity), as
+  `[code, arguments...]` notes that `line_text` words.
 
-Pure: imports only `prims` and `coerce`.
+Pure: imports only `prims`.
 """
 
-from tracker import coerce, prims
+from tracker import prims
 
 KNOWN_PAGE_TYPES = ['homepage', 'listing', 'basket', 'checkout', 'confirmation', 'product', 'content', 'search']
 TOTAL_TOLERANCE = 0.01
 
 
-def no_init():
-    return ('No ometria.init() on this page: call ometria.init(pageType, pageData, storeId) as the '
-            'first call; the calls made before it were held, then sent without a pageview.')
+def describe(value):
+    """A short, safe description of `value`: strings quoted and cut at 40 characters."""
+    if prims.is_undefined(value):
+        return 'undefined'
+    if value == None:
+        return 'null'
+    if prims.is_string(value):
+        if len(value) > 40:
+            return '"' + prims.substring(value, 0, 40) + '..." (' + prims.number_text(len(value)) + ' characters)'
+        return '"' + value + '"'
+    if prims.is_bool(value):
+        return 'true' if value == True else 'false'
+    if prims.is_number(value):
+        if not prims.is_finite(value):
+            return 'a non-finite number'
+        return prims.number_text(value)
+    if prims.is_list(value):
+        return 'a list'
+    if prims.is_function(value):
+        return 'a function'
+    return 'an object'
 
 
-def too_many_held(count):
-    return (prims.number_text(count) + ' calls were made before ometria.init(): they are sent now, '
-            'without waiting for the pageview. Call ometria.init(pageType, pageData, storeId) first.')
+def number(value):
+    return prims.number_text(value)
 
 
-def unknown_page_type(page_type):
-    return ('Unknown page type ' + coerce.describe(page_type) + ': use one of ' +
-            prims.join(KNOWN_PAGE_TYPES, ', ') + ' (it is recorded as given).')
+FIELD_CODES = ['long', 'not_id', 'not_amount', 'read_as', 'not_quantity', 'quantity_range', 'number_as_text',
+               'not_text', 'not_object']
 
 
-def product_without_pid():
-    return ('Product page without a product id: call ometria.init("product", {pid: "<product id>"}, '
-            'storeId) with the id used in the data API.')
-
-
-def loaded_twice():
-    return ('The tag was loaded twice on this page; the second copy did nothing. Remove one of the '
-            'script tags (theme and tag manager both adding it?).')
-
-
-def onload_failed(message):
-    return ('ometria.onLoad threw "' + message + '": the calls it made before the error were '
-            'recorded, the rest were not. Fix the error (a typo such as ometria.idenfiy?).')
-
-
-def confirmation_without_transaction():
-    return ('This confirmation page recorded no transaction: call ometria.trackTransaction(orderId) '
-            'with the order id (or web id) sent in the order data.')
-
-
-def internal_error(call):
-    return 'ometria.' + call + ' failed inside the tag and was ignored (please report this).'
-
-
-def currency_warning(currency):
-    """A warning when the basket's currency is set but is not three letters, else None."""
-    if currency == None or prims.matches('^[A-Za-z]{3}$', currency):
+def field_text(code, args):
+    """The words of a coercion note: `args` are [field, value, ...]; None for other codes."""
+    if prims.find_item(FIELD_CODES, code) < 0:
         return None
-    return ('Currency ' + coerce.describe(currency) + ' is not a three-letter ISO 4217 code: pass '
-            'setTotal(total, "GBP") (or your currency code).')
+    head = args[0] + ' ' + describe(args[1])
+    if code == 'long':
+        return head + ' is longer than ' + number(args[2]) + ' characters: ignored'
+    if code == 'not_id':
+        return head + ' is not an id (a string or a number): ignored'
+    if code == 'not_amount':
+        return head + ' is not an amount: sent as null'
+    if code == 'read_as':
+        return head + ' read as ' + number(args[2])
+    if code == 'not_quantity':
+        return head + ' is not a quantity'
+    if code == 'quantity_range':
+        return head + ' must be at least 1 (and at most ' + number(args[2]) + ')'
+    if code == 'number_as_text':
+        return head + ' is a number: sent as text'
+    if code == 'not_text':
+        return head + ' is not text: ignored'
+    return head + ' is not an object: ignored'
 
 
-def total_warning(payload):
-    """A warning when the basket total matches neither the sum of its prices (prices as line
-    totals) nor the sum of price x quantity (prices as unit prices), else None. Baskets with no
-    total, no lines or a line without a price are not judged."""
+
+TEXTS = {
+    'new_visitor': 'NEW COOKIE ID',
+    'line_no_product': 'addLineItem needs a product id: line ignored',
+    'add_no_product': 'trackAddToBasket needs a product id: nothing sent',
+    'checkout_bad': 'trackCheckout: nothing sent',
+    'transaction_no_id': 'trackTransaction needs an order id (or web id): nothing sent',
+    'basket_unchanged': 'setBasket: basket unchanged since the last one sent: nothing sent',
+    'no_init': ('No ometria.init() on this page: call ometria.init(pageType, pageData, storeId) as the first '
+                'call; the calls made before it were held, then sent without a pageview.'),
+    'product_without_pid': ('Product page without a product id: call ometria.init("product", {pid: "<product '
+                            'id>"}, storeId) with the id used in the data API.'),
+    'loaded_twice': ('The tag was loaded twice on this page; the second copy did nothing. Remove one of the '
+                     'script tags (theme and tag manager both adding it?).'),
+    'confirmation_without_transaction': ('This confirmation page recorded no transaction: call '
+                                         'ometria.trackTransaction(orderId) with the order id (or web id) sent '
+                                         'in the order data.'),
+}
+
+
+def line_text(kind, code, args):
+    """The text of a journal entry of `kind` with `code` and `args` (see the module docstring)."""
+    if kind == 'event':
+        label = args[0]
+        if label == None:
+            return 'Event: ' + code
+        return 'Event: ' + code + ' (' + (label if prims.is_string(label) else number(label)) + ')'
+    if prims.has_key(TEXTS, code):
+        return TEXTS[code]
+    if code == 'new_session':
+        return 'NEW SESSION: ' + args[0]
+    if code == 'existing_session':
+        return 'EXISTING SESSION: ' + args[0]
+    if code == 'identified':
+        return 'Identified: ' + args[0]
+    fields = field_text(code, args)
+    if fields != None:
+        return fields
+    if code == 'too_large':
+        return args[0] + ' is larger than ' + number(args[1]) + ' bytes as JSON: ignored'
+    if code == 'not_stage':
+        return 'stage ' + describe(args[0]) + ' is not a checkout stage (a string or a number)'
+    if code == 'line_bad':
+        return 'addLineItem(' + describe(args[0]) + ', ...): line ignored'
+    if code == 'basket_full':
+        return 'a basket holds at most ' + number(args[0]) + ' lines: line ignored'
+    if code == 'not_basket':
+        return 'setBasket needs an ometria.Basket, got ' + describe(args[0]) + ': nothing sent'
+    if code == 'setter_failed':
+        return 'Basket.' + args[0] + ' failed inside the tag and was ignored (please report this)'
+    if code == 'not_identity':
+        return 'identify ' + describe(args[0]) + ' is neither an email address nor omid:<id>: nothing sent'
+    if code == 'add_bad':
+        return 'trackAddToBasket(' + describe(args[0]) + ', ...): nothing sent'
+    if code == 'same_identity':
+        return 'identify: ' + args[0] + ' is already the identity: nothing sent'
+    if code == 'order_seen':
+        return 'trackTransaction: order ' + args[0] + ' was already recorded: nothing sent'
+    if code == 'too_many_held':
+        return (number(args[0]) + ' calls were made before ometria.init(): they are sent now, without waiting '
+                'for the pageview. Call ometria.init(pageType, pageData, storeId) first.')
+    if code == 'unknown_page_type':
+        return ('Unknown page type ' + describe(args[0]) + ': use one of ' + prims.join(KNOWN_PAGE_TYPES, ', ') +
+                ' (it is recorded as given).')
+    if code == 'onload_failed':
+        return ('ometria.onLoad threw "' + args[0] + '": the calls it made before the error were recorded, the '
+                'rest were not. Fix the error (a typo such as ometria.idenfiy?).')
+    if code == 'onloaded_failed':
+        return 'window.onOmetriaLoaded threw "' + args[0] + '"; the tag carries on.'
+    if code == 'internal_error':
+        return 'ometria.' + args[0] + ' failed inside the tag and was ignored (please report this).'
+    if code == 'currency':
+        return ('Currency ' + describe(args[0]) + ' is not a three-letter ISO 4217 code: pass '
+                'setTotal(total, "GBP") (or your currency code).')
+    if code == 'basket_total':
+        return ('Basket total ' + number(args[0]) + ' differs from its lines (prices add up to ' +
+                money_text(args[1]) + ', price x quantity to ' + money_text(args[2]) +
+                '): pass the basket total, and each line\'s unit price or line total.')
+    return code
+
+
+def check_warnings(code, details):
+    """The doctor's findings on a 'pageview' ({page_type, page_data}) or a 'basket' (a payload)."""
+    found = []
+    if code == 'pageview':
+        kind = details['page_type']
+        if kind != None and prims.find_item(KNOWN_PAGE_TYPES, kind) < 0:
+            prims.append(found, ['unknown_page_type', kind])
+        if kind == 'product' and not prims.has_key(details['page_data'], 'pid'):
+            prims.append(found, ['product_without_pid'])
+    elif code == 'basket':
+        currency = details['currency']
+        if currency != None and not prims.matches('^[A-Za-z]{3}$', currency):
+            prims.append(found, ['currency', currency])
+        total = total_mismatch(details)
+        if total != None:
+            prims.append(found, total)
+    return found
+
+
+def total_mismatch(payload):
+    """['basket_total', total, sum of prices, sum of price x quantity] when the total matches
+    neither reading of the prices, else None. Baskets with no total, no lines or a line without
+    a price are not judged."""
     total = payload['total']
     items = payload['items']
     if total == None or len(items) == 0:
@@ -76,15 +190,13 @@ def total_warning(payload):
         as_unit_prices = as_unit_prices + item['price'] * item['quantity']
     if abs_value(total - as_line_totals) <= TOTAL_TOLERANCE or abs_value(total - as_unit_prices) <= TOTAL_TOLERANCE:
         return None
-    return ('Basket total ' + prims.number_text(total) + ' differs from its lines (prices add up to ' +
-            money_text(as_line_totals) + ', price x quantity to ' + money_text(as_unit_prices) +
-            '): pass the basket total, and each line\'s unit price or line total.')
+    return ['basket_total', total, as_line_totals, as_unit_prices]
 
 
-def abs_value(number):
-    return -number if number < 0 else number
+def abs_value(value):
+    return -value if value < 0 else value
 
 
-def money_text(number):
-    """`number` rounded to cents, as text."""
-    return prims.number_text(prims.floor(number * 100 + 0.5) / 100)
+def money_text(value):
+    """`value` rounded to cents, as text."""
+    return prims.number_text(prims.floor(value * 100 + 0.5) / 100)

@@ -22,6 +22,5 @@ def valid_identity(value, notes):
             text = coerce.clean_text(text)
             if prims.matches(EMAIL_PATTERN, text) or prims.matches(PROFILE_ID_PATTERN, text):
                 return text
-    prims.append(notes, 'identify ' + coerce.describe(value) +
-                 ' is neither an email address nor omid:<id>: nothing sent')
+    prims.append(notes, ['not_identity', value])
     return None

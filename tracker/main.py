@@ -1,4 +1,4 @@
-"""The tag's entry point: wire the modules together on this page and publish `window.ometria`.
+"""The tag's entry point: the browser edge work on this page, and nothing else.
 
 What happens when the tag file runs:
 1. A tag already running on the page (a second include) is told so and nothing else happens:
@@ -7,28 +7,32 @@ What happens when the tag file runs:
    third-party stub) is kept and the API methods are merged into it; a stub's methods are
    replaced. A value that cannot take them (a frozen object, a DOM element named "ometria") is
    replaced by a new object holding its own properties.
-3. The visitor cookie and session are touched; `#om_debug` (or its cookie) turns the overlay on.
-4. `page.start_page` publishes the API, initialises the page from a `raw_data` data layer, then
-   runs `ometria.onLoad()` once and `window.onOmetriaLoaded()`.
-5. Page lifecycle: hidden or left pages send what is pending by beacon; `online` resumes an
-   interrupted delivery; two seconds after `load` the page is checked (no `init`...).
+3. `#om_debug` (or its cookie) turns the debug switch on: the journal records, and the debug
+   module (`ometria.debug.js`, beside the tag file) is fetched with its integrity checked.
+   Without the switch nothing is fetched and nothing is drawn.
+4. `page.Page` starts the tag (API, session, data layer, hooks); this module binds the page's
+   lifecycle events to its handlers.
 
 Nothing escapes to the page: the whole start is guarded.
 """
 
 # __pragma__ ('skip')
 window = Object = None
+
+
+def __pragma__(*args):
+    return None
 # __pragma__ ('noskip')
 
-from tracker import browser, config, debug, doctor, overlay, page, prims
+from tracker import browser, config, journal, page, prims
 
 DEBUG_COOKIE = 'om_debug'
 DEBUG_COOKIE_MAX_AGE_S = 24 * 3600
-SETTLE_DELAY_MS = 2000
+DEBUG_FILE = 'ometria.debug.js'
 MARKER = '__ometria_tag__'
 
 
-def debug_switch():
+def debug_switch(env):
     """True when the overlay is on: `#om_debug` in the URL (remembered for a day in a cookie),
     or that cookie; `#om_debug=off` turns it off and clears the cookie."""
     fragment = browser.page_value(lambda: window.location.hash)
@@ -36,11 +40,11 @@ def debug_switch():
         cut = prims.find(fragment, 'om_debug')
         if cut >= 0:
             if prims.starts_with(prims.substring(fragment, cut + 8, None), '=off'):
-                browser.write_cookie(DEBUG_COOKIE, '', 0, None)
+                env.write_cookie(DEBUG_COOKIE, '', 0, None)
                 return False
-            browser.write_cookie(DEBUG_COOKIE, '1', DEBUG_COOKIE_MAX_AGE_S, None)
+            env.write_cookie(DEBUG_COOKIE, '1', DEBUG_COOKIE_MAX_AGE_S, None)
             return True
-    return browser.read_cookie(DEBUG_COOKIE) == '1'
+    return env.read_cookie(DEBUG_COOKIE) == '1'
 
 
 def public_object(existing):
@@ -56,6 +60,41 @@ def public_object(existing):
     return fresh
 
 
+def debug_file_url(tag_src):
+    """The debug module's URL: beside the tag file (same origin and folder, so a store that
+    self-hosts the tag under `script-src 'self'` can load it), else beside the collector."""
+    base = tag_src if prims.is_string(tag_src) and len(tag_src) > 0 else config.COLLECTOR_URL
+    cut = prims.find(base, '?')
+    if cut >= 0:
+        base = prims.substring(base, 0, cut)
+    return prims.substring(base, 0, prims.last_find(base, '/') + 1) + DEBUG_FILE
+
+
+def load_debug_module(url):
+    """Fetch and run the debug module, its integrity checked (SRI). Where `modulepreload` exists
+    it is preloaded with `integrity` and then imported: neither step is a Trusted Types sink, so
+    this works on pages that allow no policy at all. Elsewhere (older engines, which have no
+    Trusted Types either) a classic script element carries `integrity`."""
+    document = window.document
+    try:
+        link = document.createElement('link')
+        if link.relList and link.relList.supports and link.relList.supports('modulepreload'):
+            link.rel = 'modulepreload'
+            link.crossOrigin = 'anonymous'
+            link.integrity = config.DEBUG_INTEGRITY
+            link.href = url
+            browser.listen(link, 'load', lambda event: __pragma__('js', '{}', 'import (url)'))
+            document.head.appendChild(link)
+            return
+        script = document.createElement('script')
+        script.crossOrigin = 'anonymous'
+        script.integrity = config.DEBUG_INTEGRITY
+        script.src = url
+        document.head.appendChild(script)
+    except:  # noqa: E722 -- no debug module: the page goes on
+        pass
+
+
 def start():
     existing = browser.page_value(lambda: window.ometria)
     if prims.is_plain_object(existing):
@@ -63,47 +102,49 @@ def start():
         if running != None and prims.is_function(prims.read_key(running, 'loaded_again')):
             running['loaded_again']()
             return
+    tag_src = browser.page_value(lambda: window.document.currentScript.src)
     target = public_object(existing)
-    debug_on = debug_switch()
-    show = overlay.make_overlay(config.ACCOUNT_ID)['show'] if debug_on else None
-    log = debug.make_debug(debug_on, show, lambda text: browser.console_write('warn', text, None))
-    env = browser.make_env(target)
+    env = browser.BrowserEnv(target)
+    debug_on = debug_switch(env)
+    log = journal.Journal(debug_on)
+    settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
+                'cookie_domain': config.COOKIE_DOMAIN}
+    tag = page.Page(env, target, settings, log)
+    # What the debug module (a separate file) and support engineers reach: quoted names only.
     Object.defineProperty(target, MARKER, {
-        'value': {'loaded_again': lambda: log['warn'](doctor.loaded_twice())},
+        'value': {
+            'loaded_again': lambda: log.warn(['loaded_twice']),
+            'follow': lambda listener: log.follow(listener),
+            'size': lambda: len(log.entries()),
+            'account': config.ACCOUNT_ID,
+            'delivery': tag.delivery.stats,
+        },
         'enumerable': False,
         'configurable': False,
     })
     window.ometria = target
-    settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
-                'cookie_domain': config.COOKIE_DOMAIN}
-    parts = page.start_page(env, target, settings, log)
-    target[MARKER]['delivery'] = parts['delivery']['stats']
-    sender = parts['delivery']
-    core = parts['engine']
-
-    def on_pagehide(event):
-        core['settle']()
-        sender['unload'](True)
+    tag.start()
 
     def on_visibility(event):
         if window.document.visibilityState == 'hidden':
-            sender['unload'](False)
+            tag.hidden()
         else:
-            sender['resume']()
+            tag.shown()
 
     def on_pageshow(event):
         if event.persisted:
-            sender['resume']()
+            tag.restored()
 
-    browser.listen(window, 'pagehide', on_pagehide)
+    browser.listen(window, 'pagehide', lambda event: tag.left())
     browser.listen(window.document, 'visibilitychange', on_visibility)
     browser.listen(window, 'pageshow', on_pageshow)
-    browser.listen(window, 'online', lambda event: sender['online']())
-    settle = lambda: browser.set_timer(core['settle'], SETTLE_DELAY_MS)
+    browser.listen(window, 'online', lambda event: tag.online())
     if window.document.readyState == 'complete':
-        settle()
+        tag.loaded()
     else:
-        browser.listen(window, 'load', lambda event: settle())
+        browser.listen(window, 'load', lambda event: tag.loaded())
+    if debug_on:
+        load_debug_module(debug_file_url(tag_src))
 
 
 try:

@@ -16,10 +16,14 @@ Numbers:
   up to 2.5-5 min. A `Retry-After` (429, 503) of s seconds waits exactly s seconds (at most
   RETRY_AFTER_MAX_MS) instead.
 
-Pure: imports only `prims`.
+Backoff: the delivery's waiting state, shared by the store's pages, is a plain object
+{'failures', 'retry_at', 'hold_until'} (ms since the epoch), changed only by the pure transitions
+below (`after_failure`, `cleared`, `page_loaded`, `back_online`).
+
+Pure: imports only `prims` and `events`.
 """
 
-from tracker import prims
+from tracker import events, prims
 
 MAX_BATCH_EVENTS = 100
 MAX_BATCH_BYTES = 48 * 1024
@@ -147,3 +151,59 @@ def valid_entry(entry):
     event = prims.read_key(entry, 'e')
     return prims.is_plain_object(event) and prims.is_string(prims.read_key(event, 'id')) and \
         prims.is_number(prims.read_key(event, 'ts')) and prims.is_number(prims.read_key(entry, 'b'))
+
+
+def batch_body(account_id, now_ms, entries):
+    """The request body for `entries` (flush and unload alike): the envelope as JSON text."""
+    batch_events = []
+    for entry in entries:
+        prims.append(batch_events, entry['e'])
+    return prims.to_json(events.envelope(account_id, now_ms, batch_events))
+
+
+# --- backoff ------------------------------------------------------------------------------------
+
+def no_backoff():
+    """Nothing to wait for."""
+    return {'failures': 0, 'retry_at': 0, 'hold_until': 0}
+
+
+def backoff_from(saved):
+    """The backoff read back from storage (anything malformed: none)."""
+    if prims.is_plain_object(saved):
+        failures = prims.read_key(saved, 'failures')
+        retry_at = prims.read_key(saved, 'retry_at')
+        hold_until = prims.read_key(saved, 'hold_until')
+        if prims.is_number(failures) and prims.is_number(retry_at) and prims.is_number(hold_until):
+            return {'failures': failures, 'retry_at': retry_at, 'hold_until': hold_until}
+    return no_backoff()
+
+
+def is_clear(backoff):
+    return backoff['failures'] == 0 and backoff['retry_at'] == 0 and backoff['hold_until'] == 0
+
+
+def wait_until(backoff):
+    """The time before which nothing is sent: the backoff, or a Retry-After, the later."""
+    return backoff['retry_at'] if backoff['retry_at'] > backoff['hold_until'] else backoff['hold_until']
+
+
+def after_failure(backoff, now_ms, random01, retry_after):
+    """The backoff after a failed attempt at `now_ms`: a Retry-After (ms, or None) holds until
+    then; otherwise the next attempt waits `retry_delay_ms` for one more failure."""
+    failures = backoff['failures'] + 1
+    if retry_after != None:
+        return {'failures': failures, 'retry_at': backoff['retry_at'], 'hold_until': now_ms + retry_after}
+    return {'failures': failures, 'retry_at': now_ms + retry_delay_ms(failures, random01),
+            'hold_until': backoff['hold_until']}
+
+
+def page_loaded(backoff):
+    """A new page tries once at once (a Retry-After still holds); the failure count carries on,
+    so the retries after that first attempt keep backing off."""
+    return {'failures': backoff['failures'], 'retry_at': 0, 'hold_until': backoff['hold_until']}
+
+
+def back_online(backoff):
+    """The browser is back online: forget the backoff (a Retry-After still holds)."""
+    return {'failures': 0, 'retry_at': 0, 'hold_until': backoff['hold_until']}

@@ -1,5 +1,5 @@
 """The `#om_debug` overlay: a window in the page's upper right corner listing what the tag
-registered. Browser edge, loaded only in debug mode.
+registered. Browser edge of the debug module (`ometria.debug.js`), loaded only in debug mode.
 
 - It lives in an open shadow root on its own element, `<ometria-debug>`, so the store's CSS cannot
   reach inside and its own styles cannot leak out. Styles are set through the CSSOM
@@ -11,6 +11,7 @@ registered. Browser edge, loaded only in debug mode.
 - Clicking an entry prints its details with `console.log`; the title collapses the list to a
   small badge, the arrow moves the window between the upper and lower right corners (so that it
   never hides the store's own header for good); both are remembered for the tab.
+- The host element's `data-seen` attribute counts the journal entries drawn so far.
 """
 
 # __pragma__ ('skip')
@@ -53,20 +54,30 @@ def save_view(view):
         pass
 
 
-def make_overlay(account_id):
-    """The overlay of this page; returns {'show'}: `show(entry)` draws or redraws a debug entry."""
-    document = window.document
-    parts = {'list': None, 'pending': [], 'waiting': False, 'count': 0}
-    view = read_view()
+class Overlay:
+    """The overlay of this page: `show(row)` draws or redraws a row ({'text', 'kind', 'details',
+    'state'}); `seen(count)` records how many journal entries are drawn."""
 
-    def mount():
-        if parts['list'] != None:
+    def __init__(self, account_id):
+        self._account = account_id
+        self._list = None
+        self._host = None
+        self._pending = []
+        self._waiting = False
+        self._count = 0
+        self._seen = 0
+        self._view = read_view()
+
+    def _mount(self):
+        if self._list != None:
             return True
+        document = window.document
         if not document.body:
-            if not parts['waiting']:
-                parts['waiting'] = True
-                browser.listen(document, 'DOMContentLoaded', lambda event: flush_pending())
+            if not self._waiting:
+                self._waiting = True
+                browser.listen(document, 'DOMContentLoaded', lambda event: self._flush_pending())
             return False
+        view = self._view
         host = document.createElement(HOST_TAG)
         style(host, {'all': 'initial', 'position': 'fixed', 'right': '8px', 'z-index': '2147483647', 'display': 'block'})
         root = host.attachShadow({'mode': 'open'})
@@ -90,14 +101,15 @@ def make_overlay(account_id):
         entries = document.createElement('div')
         entries.setAttribute('part', 'entries')
         style(entries, {'max-height': '60vh', 'overflow-y': 'auto', 'padding': '4px 0'})
+        overlay = self
 
         def arrange():
             style(host, {'top': '8px' if view['dock'] == 'top' else 'auto',
                          'bottom': '8px' if view['dock'] == 'bottom' else 'auto'})
             style(panel, {'width': 'auto' if view['collapsed'] else '380px'})
             style(entries, {'display': 'none' if view['collapsed'] else 'block'})
-            title.textContent = ('Ometria \u25b8 ' + prims.number_text(parts['count']) if view['collapsed']
-                                 else 'Ometria debug \u00b7 ' + account_id + ' \u25be')
+            title.textContent = ('Ometria \u25b8 ' + prims.number_text(overlay._count) if view['collapsed']
+                                 else 'Ometria debug \u00b7 ' + overlay._account + ' \u25be')
 
         def toggle(event):
             view['collapsed'] = not view['collapsed']
@@ -117,12 +129,14 @@ def make_overlay(account_id):
         panel.appendChild(entries)
         root.appendChild(panel)
         document.body.appendChild(host)
-        parts['list'] = entries
-        parts['arrange'] = arrange
+        self._host = host
+        self._list = entries
+        self._arrange = arrange
         arrange()
         return True
 
-    def draw(entry):
+    def _draw(self, entry):
+        document = window.document
         row = entry['row'] if prims.has_key(entry, 'row') else None
         if row == None:
             row = document.createElement('div')
@@ -139,36 +153,48 @@ def make_overlay(account_id):
             style(badge, {'float': 'right', 'margin-left': '8px', 'color': '#9aa0a6'})
             row.insertBefore(badge, text)
             browser.listen(row, 'click', lambda event: browser.console_write('log', entry['text'], entry['details']))
-            parts['list'].appendChild(row)
+            self._list.appendChild(row)
             entry['row'] = row
             entry['badge'] = badge
-            parts['count'] = parts['count'] + 1
-            if view['collapsed']:
-                parts['arrange']()
+            self._count = self._count + 1
+            if self._view['collapsed']:
+                self._arrange()
         if entry['state'] != None:
-            entry['badge'].textContent = STATE_LABELS[entry['state']] if prims.has_key(STATE_LABELS, entry['state']) else entry['state']
+            state = entry['state']
+            entry['badge'].textContent = STATE_LABELS[state] if prims.has_key(STATE_LABELS, state) else state
             color = STATE_COLORS[entry['state']] if prims.has_key(STATE_COLORS, entry['state']) else '#9aa0a6'
             style(entry['badge'], {'color': color})
             row.setAttribute('data-state', entry['state'])
 
-    def flush_pending():
-        if not mount():
+    def _flush_pending(self):
+        if not self._mount():
             return
-        pending = parts['pending']
-        parts['pending'] = []
+        pending = self._pending
+        self._pending = []
         for entry in pending:
-            draw(entry)
+            self._draw(entry)
+        self._mark_seen()
 
-    def show(entry):
+    def _mark_seen(self):
+        if self._host != None:
+            self._host.setAttribute('data-seen', prims.number_text(self._seen))
+
+    def show(self, entry):
         try:
-            if parts['list'] == None and not mount():
-                if prims.find_item(parts['pending'], entry) < 0:
-                    prims.append(parts['pending'], entry)
+            if self._list == None and not self._mount():
+                if prims.find_item(self._pending, entry) < 0:
+                    prims.append(self._pending, entry)
                 return
-            if len(parts['pending']) > 0:
-                flush_pending()
-            draw(entry)
+            if len(self._pending) > 0:
+                self._flush_pending()
+            self._draw(entry)
         except:  # noqa: E722
             pass
 
-    return {'show': show}
+    def seen(self, count):
+        self._seen = count
+        try:
+            if len(self._pending) == 0:
+                self._mark_seen()
+        except:  # noqa: E722
+            pass

@@ -16,7 +16,8 @@ globals (`JSON`, `Math`, `Object`, `Array`, `String`, `RegExp`, `TextEncoder`).
 import json as _json
 import math as _math
 import re as _re
-from urllib.parse import quote as _quote, unquote as _unquote
+from urllib.parse import quote as _quote
+from urllib.parse import unquote as _unquote
 
 JSON = Math = Object = Array = String = RegExp = Number = TextEncoder = None
 encodeURIComponent = decodeURIComponent = parseFloat = __typeof__ = None
@@ -105,6 +106,14 @@ def find(text, fragment):
     return text.find(fragment)
     # __pragma__ ('noskip')
     return text.indexOf(fragment)
+
+
+def last_find(text, fragment):
+    """The index of the last `fragment` in `text`, or -1."""
+    # __pragma__ ('skip')
+    return text.rfind(fragment)
+    # __pragma__ ('noskip')
+    return text.lastIndexOf(fragment)
 
 
 def substring(text, start, end):
@@ -230,14 +239,6 @@ def is_list(value):
     return Array.isArray(value)
 
 
-def is_object(value):
-    """True for a plain object (a Python dict): not None, not a list, not a function."""
-    # __pragma__ ('skip')
-    return isinstance(value, dict)
-    # __pragma__ ('noskip')
-    return value != None and __typeof__(value) == 'object' and not Array.isArray(value)
-
-
 def is_function(value):
     """True for something that can be called."""
     # __pragma__ ('skip')
@@ -351,6 +352,14 @@ def from_json(text):
         return None
 
 
+# __pragma__ ('skip')
+def _is_tag_instance(value):
+    """CPython only: an instance of one of the tag's classes, which in the browser is an ordinary
+    object whose properties `obj[key]` reads (`js_items` is `items` there)."""
+    return type(value).__module__.startswith('tracker.') and not callable(value) and not isinstance(value, _Undefined)
+# __pragma__ ('noskip')
+
+
 # --- JavaScript's undefined --------------------------------------------------------------------
 
 # __pragma__ ('skip')
@@ -385,10 +394,11 @@ def is_undefined(value):
 
 
 def is_plain_object(value):
-    """True for a plain data object: a dict in Python; in the browser an object whose tag is
-    `[object Object]` (not an array, a date, a DOM node or a function)."""
+    """True for a plain data object: in the browser an object whose tag is `[object Object]` (not
+    an array, a date, a DOM node or a function), which includes the instances of the tag's own
+    classes (a `Basket`); in Python a dict or such an instance."""
     # __pragma__ ('skip')
-    return isinstance(value, dict)
+    return isinstance(value, dict) or _is_tag_instance(value)
     # __pragma__ ('noskip')
     return Object.prototype.toString.call(value) == '[object Object]'
 
@@ -396,6 +406,8 @@ def is_plain_object(value):
 def read_key(value, key):
     """`value[key]`, or None when reading it throws (a hostile getter, a revoked proxy)."""
     # __pragma__ ('skip')
+    if _is_tag_instance(value):
+        return getattr(value, 'js_' + key, getattr(value, key, None))
     try:
         return value[key]
     except Exception:
@@ -412,13 +424,11 @@ def replace_lone_surrogates(text):
     # __pragma__ ('skip')
     return _re.sub('[\ud800-\udfff]', '\ufffd', text)
     # __pragma__ ('noskip')
+    # Pairs match first and are kept; what is left of a surrogate is alone. No lookbehind and no
+    # String.prototype.toWellFormed: engines of the Safari 16 era have neither.
     return __pragma__('js', '{}', '''(function (t) {
-        if (t.toWellFormed) { return t.toWellFormed (); }
-        try {
-            return t.replace (new RegExp ('[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]', 'g'), '\\ufffd');
-        } catch (e) {
-            return t;
-        }
+        return t.replace (new RegExp ('[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udfff]', 'g'),
+            function (m) { return m.length == 2 ? m : '\\ufffd'; });
     }) (text)''')
 
 

@@ -55,19 +55,16 @@ def demo(tmp_path_factory):
 
 def summary(events: list[dict]) -> list[tuple]:
     """Each event's type and its key field, for comparing journeys."""
-    result = []
-    for e in events:
-        key = {
-            'pageview': lambda: (e['page_type'], e['page_data'].get('pid') or e['page_data'].get('query')
-                                 or e['page_data'].get('step')),
-            'identify': lambda: e['email'],
-            'setbasket': lambda: e['basket']['size'],
-            'addtobasket': lambda: (e['product_id'], e['quantity']),
-            'checkout': lambda: e['stage'],
-            'transaction': lambda: 'order',
-        }[e['type']]()
-        result.append((e['type'], key))
-    return result
+    keys = {
+        'pageview': lambda e: (e['page_type'], e['page_data'].get('pid') or e['page_data'].get('query')
+                               or e['page_data'].get('step')),
+        'identify': lambda e: e['email'],
+        'setbasket': lambda e: e['basket']['size'],
+        'addtobasket': lambda e: (e['product_id'], e['quantity']),
+        'checkout': lambda e: e['stage'],
+        'transaction': lambda e: 'order',
+    }
+    return [(e['type'], keys[e['type']](e)) for e in events]
 
 
 def ready(page, flavour: str) -> None:

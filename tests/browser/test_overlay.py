@@ -5,11 +5,12 @@ HTML in ids)."""
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.overlay import ROWS, overlay_lines, rows
+from tests.support.overlay import ROWS, overlay_lines, rows, wait_caught_up
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / 'test-results'
@@ -25,13 +26,16 @@ def click_row(page, text):
 
 def test_without_the_switch_the_tag_leaves_dom_and_console_alone(shop, page):
     messages = []
+    requested = []
     page.on('console', lambda m: messages.append(m.text))
+    page.on('request', lambda r: requested.append(r.url))
     page.goto(shop.page(body='<script>ometria.init("product", {}); ometria.trackAddToBasket();'
                              'ometria.identify("nope");</script>'))
     page.wait_for_timeout(2600)
     assert page.evaluate("document.querySelector('ometria-debug')") is None
     assert page.evaluate('document.body.children.length') == 2
     assert [m for m in messages if 'ometria' in m] == []
+    assert not [url for url in requested if 'debug' in url], 'the debug module is fetched only in debug mode'
 
 
 def test_the_switch_is_remembered_for_a_day_and_off_clears_it(shop, page, context):
@@ -132,6 +136,7 @@ def test_the_overlay_sits_top_right_collapses_and_scrolls(shop, page):
     calls = ''.join(f'ometria.trackAddToBasket("sku-{i}");' for i in range(80))
     page.goto(shop.page(head='<style>div { display: none !important; } * { font-size: 40px !important; }</style>',
                         body=f'<script>ometria.init("listing");{calls}</script>') + '#om_debug')
+    wait_caught_up(page)
     box = page.locator('ometria-debug').bounding_box()
     width = page.viewport_size['width']
     assert box['y'] <= 10 and abs(box['x'] + box['width'] - (width - 8)) <= 2
@@ -148,11 +153,13 @@ def test_the_overlay_sits_top_right_collapses_and_scrolls(shop, page):
 
 def test_the_overlay_moves_to_the_lower_corner_and_stays_there_for_the_tab(shop, page):
     page.goto(shop.page(body='<script>ometria.init("homepage");</script>') + '#om_debug')
+    wait_caught_up(page)
     page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelector('.dock').click()")
     height = page.viewport_size['height']
     box = page.locator('ometria-debug').bounding_box()
     assert abs(box['y'] + box['height'] - (height - 8)) <= 2
     page.goto(shop.page(body='<script>ometria.init("listing");</script>'))
+    wait_caught_up(page)
     box = page.locator('ometria-debug').bounding_box()
     assert abs(box['y'] + box['height'] - (height - 8)) <= 2
     page.evaluate("document.querySelector('ometria-debug').shadowRoot.querySelector('.dock').click()")
@@ -206,3 +213,33 @@ def test_a_correct_integration_gets_no_warning(shop, page):
     page.goto(shop.page(body=body) + '#om_debug')
     page.wait_for_timeout(2600)
     assert [r['text'] for r in rows(page) if r['kind'] in ('warn', 'note')] == []
+
+
+def self_hosted_page(shop, debug_module: bytes, csp: str = "script-src 'self' 'unsafe-inline'") -> str:
+    """A store that serves the tag and the debug module itself, under its own CSP."""
+    tag = urllib.request.urlopen(shop.tag_url()).read().decode()
+    shop.store.add('/static/om/shop.js', tag, content_type='text/javascript')
+    shop.store.add('/static/om/ometria.debug.js', debug_module.decode(), content_type='text/javascript')
+    return shop.page(body='<script>ometria.init("homepage");</script>', head='<script src="/static/om/shop.js"></script>',
+                     tag='none', headers={'Content-Security-Policy': csp})
+
+
+def test_a_self_hosted_tag_loads_its_debug_module_from_its_own_folder(shop, page, page_errors):
+    debug = (ROOT / 'dist' / 'generic' / 'ometria.debug.js').read_bytes()
+    requested = []
+    page.on('request', lambda r: requested.append(r.url))
+    page.goto(self_hosted_page(shop, debug) + '#om_debug')
+    assert 'Event: pageview (homepage)' in overlay_lines(page)
+    debug_requests = [url for url in requested if 'debug' in url]
+    assert debug_requests == [shop.store.url('/static/om/ometria.debug.js')]
+    assert page_errors == []
+
+
+def test_a_tampered_debug_module_is_refused_by_its_integrity(shop, page, page_errors):
+    tampered = (ROOT / 'dist' / 'generic' / 'ometria.debug.js').read_bytes() + b'window.tampered = 1;'
+    page.goto(self_hosted_page(shop, tampered) + '#om_debug')
+    page.wait_for_timeout(1000)
+    assert page.evaluate('window.tampered') is None
+    assert page.evaluate("document.querySelector('ometria-debug')") is None
+    assert page.evaluate('typeof ometria.init') == 'function', 'the tag itself carries on'
+    assert page_errors == []

@@ -10,7 +10,6 @@ import urllib.request
 from tests.support.servers import StorePages, self_signed_certificate
 
 
-
 def test_async_load_after_dom_ready_with_a_data_layer_and_hooks(shop, page, page_errors):
     head = ('<script>window.ometria = window.ometria || {}; ometria.raw_data = {type: "product", store: 2, '
             'data: {id: 77, sku: "S", name: "Shoe"}};'

@@ -19,7 +19,6 @@ from tests.support.contract import body, event
 from tests.support.servers import CollectorProcess, free_port
 
 
-
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
     port = free_port()

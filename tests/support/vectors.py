@@ -29,14 +29,14 @@ import json
 import re
 from pathlib import Path
 
-from tests.unit.fakes import Browser, FakeEnv, delivered_events, recording_debug
+from tests.unit.fakes import Browser, FakeEnv, delivered_events
+from tracker import debug_view, journal, prims
 from tracker import page as tag_page
-from tracker import prims
 
 VECTOR_DIR = Path(__file__).resolve().parents[1] / 'vectors'
 T0 = 1_764_201_600_000
 CPYTHON_ORIGIN = 'https://www.shop.test'
-SETTLE_DELAY_MS = 2000
+SETTLE_DELAY_MS = tag_page.SETTLE_DELAY_MS
 UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
 
 
@@ -82,10 +82,11 @@ def decode_arg(value, refs):
 
 
 def perform(call: dict, target: dict, refs: dict):
-    """Run one call step on the public object `target` under CPython."""
+    """Run one call step on the public object `target` under CPython (a saved object's methods
+    are its attributes, as in the browser)."""
     owner_name, _, method = call['call'].rpartition('.')
     owner = refs[owner_name] if owner_name else target
-    function = owner[method]
+    function = owner[method] if isinstance(owner, dict) else getattr(owner, method)
     args = [decode_arg(a, refs) for a in call.get('args', [])]
     arity = len(inspect.signature(function).parameters)
     args = (args + [prims.UNDEFINED] * arity)[:arity]
@@ -95,20 +96,25 @@ def perform(call: dict, target: dict, refs: dict):
     return result
 
 
+SETTINGS = {'account_id': 'shop', 'collector_url': 'https://collector.test/collect', 'cookie_domain': ''}
+
+
 def run_in_cpython(vector: dict) -> dict:
-    """The vector's events and overlay lines, from the Python source under CPython."""
+    """The vector's events and overlay lines, from the Python source under CPython. Each page is
+    a `page.Page` driven through the same lifecycle handlers the browser edge binds (`loaded`,
+    then `left` when the next page opens); its lines are what the debug module shows for its
+    journal."""
     browser = Browser(now=T0)
     refs: dict = {}
     env = None
-    parts = None
-    lines: list[list[str]] = []
+    tag = None
     log = None
+    lines: list[list[str]] = []
     for step in vector['steps']:
         if 'page' in step:
-            if parts is not None:
-                parts['engine']['settle']()
-                parts['delivery']['unload'](True)
-                lines.append([entry['text'] for entry in log['shown']])
+            if tag is not None:
+                tag.left()
+                lines.append(debug_view.lines(log.entries()))
             spec = step['page']
             browser.storage_broken = spec.get('storage') == 'blocked'
             browser.cookies_blocked = spec.get('cookies') == 'blocked'
@@ -127,10 +133,10 @@ def run_in_cpython(vector: dict) -> dict:
             raw = target.get('raw_data') if isinstance(target.get('raw_data'), dict) else None
             env = FakeEnv(browser, href=CPYTHON_ORIGIN + spec.get('path', '/'), referrer=spec.get('referrer', ''),
                           raw_data=raw)
-            log = recording_debug(True)
-            settings = {'account_id': 'shop', 'collector_url': 'https://collector.test/collect', 'cookie_domain': ''}
-            parts = tag_page.start_page(env, target, settings, log)
-            env.set_timer(parts['engine']['settle'], SETTLE_DELAY_MS)
+            log = journal.Journal(True)
+            tag = tag_page.Page(env, target, SETTINGS, log)
+            tag.start()
+            tag.loaded()
             env.run()
         elif 'call' in step:
             perform(step, target, refs)
@@ -145,7 +151,7 @@ def run_in_cpython(vector: dict) -> dict:
         else:
             raise ValueError(f'unknown step {step}')
     env.advance(SETTLE_DELAY_MS + 100)
-    lines.append([entry['text'] for entry in log['shown']])
+    lines.append(debug_view.lines(log.entries()))
     return {'events': delivered_events(browser), 'lines': lines}
 
 

@@ -8,8 +8,6 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from tracker import debug
-
 
 @dataclass
 class Sent:
@@ -39,40 +37,44 @@ class Browser:
         return str(uuid.UUID(int=self.uuid_counter, version=4))
 
 
-class FakeEnv(dict):
-    """The env of one page in `browser`. Timers run only when `run()` / `advance()` say so."""
+class FakeEnv:
+    """The env of one page in `browser`, with the methods of `tracker.browser.BrowserEnv` (a test
+    holds the two to the same names). Timers run only when `run()` / `advance()` say so."""
 
     def __init__(self, browser: Browser, href: str = 'https://www.shop.test/', referrer: str = '',
                  raw_data=None, global_functions=None):
-        super().__init__()
         self.browser = browser
         self.timers: list[tuple[float, int, object]] = []
         self.timer_seq = 0
         self.memory: dict = {}
         self.page = {'href': href, 'referrer': referrer, 'raw_data': raw_data}
         self.global_functions = global_functions or {}
-        self.update({
-            'now_ms': lambda: browser.now,
-            'random': lambda: 0.5,
-            'new_uuid': browser.next_uuid,
-            'new_id': browser.next_uuid,
-            'href': lambda: self.page['href'],
-            'host': lambda: self.page['href'].split('/')[2].split(':')[0],
-            'referrer': lambda: self.page['referrer'],
-            'raw_data': lambda: self.page['raw_data'],
-            'read_cookie': self.read_cookie,
-            'write_cookie': self.write_cookie,
-            'store_get': self.store_get,
-            'store_set': self.store_set,
-            'store_remove': self.store_remove,
-            'store_keys': self.store_keys,
-            'send': self.send,
-            'beacon': self.beacon,
-            'set_timer': self.set_timer,
-            'clear_timer': self.clear_timer,
-            'call_method': self.call_method,
-            'global_function': lambda name: self.global_functions.get(name),
-        })
+
+    # time and chance
+    def now_ms(self):
+        return self.browser.now
+
+    def random(self):
+        return 0.5
+
+    def new_uuid(self):
+        return self.browser.next_uuid()
+
+    def new_id(self):
+        return self.browser.next_uuid()
+
+    # the page
+    def href(self):
+        return self.page['href']
+
+    def host(self):
+        return self.page['href'].split('/')[2].split(':')[0]
+
+    def referrer(self):
+        return self.page['referrer']
+
+    def raw_data(self):
+        return self.page['raw_data']
 
     # cookies
     def read_cookie(self, name):
@@ -89,7 +91,7 @@ class FakeEnv(dict):
         else:
             self.browser.cookies[name] = value
 
-    # storage (falls back to memory like browser.make_storage)
+    # storage (falls back to memory like browser.BrowserEnv)
     def store_get(self, key):
         if key in self.memory:
             return self.memory[key]
@@ -160,6 +162,7 @@ class FakeEnv(dict):
         self.browser.now = end
         self.run()
 
+    # the store's hooks
     def call_method(self, owner, function):
         try:
             function()
@@ -167,20 +170,8 @@ class FakeEnv(dict):
         except Exception as error:  # noqa: BLE001 -- what a store's hook throws
             return str(error)
 
-
-def recording_debug(enabled: bool = True):
-    """A debug log that records what the overlay would show."""
-    shown = []
-    warned = []
-
-    def show(entry):
-        if not any(entry is other for other in shown):
-            shown.append(entry)
-
-    log = debug.make_debug(enabled, show, lambda text: warned.append(text))
-    log['shown'] = shown
-    log['warned'] = warned
-    return log
+    def global_function(self, name):
+        return self.global_functions.get(name)
 
 
 def delivered_events(browser: Browser, accepted_only: bool = True) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_same_sources_give_byte_identical_files(two_builds):
 def test_the_bundle_is_one_strict_classic_script(two_builds):
     text = (two_builds[0] / 'tags' / 'acme.js').read_text()
     assert text.startswith('"use strict";')
-    assert 'import ' not in text.split('\n', 1)[1][:20] and '\nexport ' not in text
+    assert not re.search(r'(^|[;\n])\s*(import|export)\s', text), 'no module syntax'
     assert '"https://collect.example.com/c"' in text and '"acme"' in text
     assert '__OM_' not in text
     assert text.isascii(), 'non-ASCII text would depend on the charset the store serves the file with'
@@ -49,7 +50,7 @@ def test_the_bundle_is_one_strict_classic_script(two_builds):
 def test_the_manifest_describes_each_file(two_builds):
     tags = two_builds[0] / 'tags'
     data = (tags / 'acme.js').read_bytes()
-    entry = json.loads((tags / 'manifest.json').read_text())['acme']
+    entry = json.loads((tags / 'manifest.json').read_text())['accounts']['acme']
     assert entry['file'] == 'acme.js'
     assert entry['raw'] == len(data)
     assert entry['sha256'] == hashlib.sha256(data).hexdigest()
@@ -59,7 +60,31 @@ def test_the_manifest_describes_each_file(two_builds):
 
 def test_the_build_prints_sizes(two_builds):
     out = two_builds[2].stdout
-    assert 'acme.js' in out and 'gzip' in out and 'brotli' in out and 'raw' in out
+    assert 'acme.js' in out and 'ometria.debug.js' in out and 'gzip' in out and 'brotli' in out and 'raw' in out
+
+
+def test_the_tag_carries_the_integrity_of_the_debug_module_beside_it(two_builds):
+    tags = two_builds[0] / 'tags'
+    debug = (tags / 'ometria.debug.js').read_bytes()
+    integrity = 'sha384-' + base64.b64encode(hashlib.sha384(debug).digest()).decode()
+    assert json.dumps(integrity) in (tags / 'acme.js').read_text()
+    manifest = json.loads((tags / 'manifest.json').read_text())
+    assert manifest['debug']['sri'] == integrity and manifest['debug']['file'] == 'ometria.debug.js'
+    assert b'__OM_' not in debug and b'acme' not in debug, 'one debug module for every account'
+
+
+def test_the_typescript_declarations_ship_beside_the_tags(two_builds):
+    shipped = (two_builds[0] / 'tags' / 'ometria.d.ts').read_text()
+    assert shipped == (ROOT / 'types' / 'ometria.d.ts').read_text() and 'trackTransaction' in shipped
+
+
+def test_the_debug_module_is_not_in_the_tag(two_builds):
+    """What only #om_debug needs (the overlay, the doctor and their texts) is not downloaded by
+    shoppers."""
+    tag = (two_builds[0] / 'tags' / 'acme.js').read_text()
+    debug = (two_builds[0] / 'tags' / 'ometria.debug.js').read_text()
+    for text in ('ometria-debug', 'Unknown page type', 'NEW COOKIE ID', 'attachShadow'):
+        assert text not in tag and text in debug
 
 
 def test_over_budget_fails(tmp_path):
@@ -79,7 +104,7 @@ def test_every_account_of_the_accounts_file(tmp_path):
     accounts.write_text('[accounts.one]\ncollector_url = "https://c1/c"\n[accounts.two]\ncollector_url = "https://c2/c"\n')
     run = build(tmp_path, '--accounts', str(accounts))
     assert run.returncode == 0, run.stderr
-    assert sorted(json.loads((tmp_path / 'tags' / 'manifest.json').read_text())) == ['one', 'two']
+    assert sorted(json.loads((tmp_path / 'tags' / 'manifest.json').read_text())['accounts']) == ['one', 'two']
     assert '"https://c2/c"' in (tmp_path / 'tags' / 'two.js').read_text()
 
 
@@ -126,7 +151,7 @@ def test_the_development_build_maps_back_to_the_python_lines(tmp_path):
     source_map = json.loads(base64.b64decode(encoded))
     assert 'tracker/coerce.py' in source_map['sources'] and 'tracker/main.py' in source_map['sources']
     lines = text.split('\n')
-    line = next(i for i, l in enumerate(lines) if 'var coerce_quantity = function' in l)
+    line = next(i for i, text in enumerate(lines) if 'var coerce_quantity = function' in text)
     source, python_line = original_position(source_map, line, len(lines[line]) - 1)
     assert source == 'tracker/coerce.py'
     python = (ROOT / 'tracker' / 'coerce.py').read_text().split('\n')

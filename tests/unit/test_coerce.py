@@ -6,12 +6,14 @@ import math
 
 import pytest
 
-from tracker import coerce, prims
+from tracker import coerce, doctor, prims
 
 
 def run(function, *args):
+    """The function's result and its notes, worded as the debug overlay shows them."""
     notes = []
-    return function(*args, notes), notes
+    result = function(*args, notes)
+    return result, [doctor.line_text('note', note[0], note[1:]) for note in notes]
 
 
 @pytest.mark.parametrize('value, expected', [

@@ -23,6 +23,7 @@ ACCOUNTS = parse_accounts({'accounts': {
     'shop': {'origins': ['https://shop.example'], 'collector_url': 'https://collect.shop.example/collect'},
     'open': {'origins': ['https://open.example'], 'collector_url': 'https://c.example/collect'},
 }})
+DEBUG_MODULE = '"use strict";(function(){/* the overlay */})();' + 'y();' * 300
 GENERIC = '"use strict";var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d="__OM_COOKIE_DOMAIN__";' + 'x();' * 300
 
 
@@ -30,6 +31,7 @@ GENERIC = '"use strict";var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d="__
 def make_client(tmp_path):
     generic = tmp_path / 'generic.js'
     generic.write_text(GENERIC)
+    (tmp_path / 'ometria.debug.js').write_text(DEBUG_MODULE)
     clients = []
 
     def make(**overrides):
@@ -307,3 +309,12 @@ def test_stamping_happens_once_per_account_whatever_the_requests(make_client, mo
                    'Accept-Encoding': ['br', 'gzip', 'identity', f'x{n}'][n % 4], 'Cookie': f'c={n}'}
         assert client.get('/tags/shop.js', headers=headers).status_code == 200
     assert len(calls) == 1
+
+
+def test_the_debug_module_is_served_beside_the_tags_for_every_account(client):
+    answer = client.get('/tags/ometria.debug.js', headers={'Accept-Encoding': 'identity'})
+    assert answer.status_code == 200 and answer.text == DEBUG_MODULE
+    assert answer.headers['access-control-allow-origin'] == '*', 'fetched with crossorigin (SRI)'
+    assert answer.headers['content-type'] == 'text/javascript; charset=utf-8' and answer.headers['etag']
+    assert client.get('/tags/ometria.debug.js', headers={'If-None-Match': answer.headers['etag'],
+                                                         'Accept-Encoding': 'identity'}).status_code == 304

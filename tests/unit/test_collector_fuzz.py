@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from collector.accounts import parse_accounts
 from collector.app import create_app
-from collector.settings import Settings
 from collector.schema import event_schema
+from collector.settings import Settings
 from tests.support.contract import event
 
 CONTRACT_STATUSES = {204, 400, 403, 404, 413}

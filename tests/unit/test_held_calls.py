@@ -5,7 +5,7 @@ the tag's memory, and nothing it recorded is lost."""
 from __future__ import annotations
 
 from tests.support.vectors import run_in_cpython
-from tracker.engine import MAX_HELD_EVENTS
+from tracker.gate import MAX_HELD_EVENTS
 
 
 def calls_then_init(count: int) -> dict:

@@ -65,3 +65,30 @@ def test_merge_adds_unknown_ids_in_time_order_and_ignores_junk():
     added = outbox.merge_entries(entries, [entry(2, ts=30), entry(3, ts=20), {'bad': 1}, None, entry(4, ts=40)])
     assert [e['e']['id'] for e in added] == ['e3', 'e4']
     assert [e['e']['id'] for e in entries] == ['e1', 'e3', 'e2', 'e4']
+
+
+def test_a_failure_backs_off_and_a_retry_after_holds_instead():
+    backoff = outbox.no_backoff()
+    first = outbox.after_failure(backoff, 1_000, 0.5, None)
+    assert first == {'failures': 1, 'retry_at': 1_750, 'hold_until': 0}
+    held = outbox.after_failure(first, 2_000, 0.5, 30_000)
+    assert held == {'failures': 2, 'retry_at': 1_750, 'hold_until': 32_000}
+    assert outbox.wait_until(held) == 32_000, 'the later of the two'
+
+
+def test_a_new_page_tries_at_once_but_keeps_the_count_and_the_hold():
+    backoff = {'failures': 4, 'retry_at': 90_000, 'hold_until': 50_000}
+    assert outbox.page_loaded(backoff) == {'failures': 4, 'retry_at': 0, 'hold_until': 50_000}
+    assert outbox.back_online(backoff) == {'failures': 0, 'retry_at': 0, 'hold_until': 50_000}
+    assert not outbox.is_clear(backoff) and outbox.is_clear(outbox.no_backoff())
+
+
+@pytest.mark.parametrize('saved', [None, 'x', [], {'failures': '1', 'retry_at': 0, 'hold_until': 0}, {'failures': 1}])
+def test_a_malformed_saved_backoff_reads_as_none(saved):
+    assert outbox.backoff_from(saved) == outbox.no_backoff()
+
+
+def test_flush_and_unload_share_one_body():
+    entries = [outbox.new_entry({'id': 'a', 'ts': 1}), outbox.new_entry({'id': 'b', 'ts': 2})]
+    body = outbox.batch_body('shop', 5, entries)
+    assert body == '{"v":1,"account":"shop","sent_at":5,"events":[{"id":"a","ts":1},{"id":"b","ts":2}]}'

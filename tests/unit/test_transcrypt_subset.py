@@ -2,17 +2,22 @@
 with the tag's own, tiny runtime (tracker/jsruntime). This lint holds every module to it, so the
 traps are caught here rather than in a store's browser:
 
-- no classes, comprehensions, f-strings, slices, `%`, `is`, `raise`, `with`, `assert`, keyword
-  arguments, default values, `*args`, tuple unpacking or chained comparisons (each needs runtime
-  support the tag does not ship, or compiles to different semantics);
+- classes only as the runtime supports them: `class Name:` with no base, no decorator, holding a
+  docstring, constants and methods whose first parameter is `self`, no special method but
+  `__init__` and no `super()`;
+- no comprehensions, f-strings, slices, `%`, `is`, `raise`, `with`, `assert`, keyword arguments,
+  default values, `*args`, tuple unpacking or chained comparisons (each needs runtime support the
+  tag does not ship, or compiles to different semantics);
 - no list/str/dict methods (`append`, `lower`, `get`...): they have no browser implementation;
   `tracker/prims.py` holds the few primitives, written for both;
 - only `len` and `range` among the builtins; `except:` only bare (JS errors are not Python
   exceptions);
 - no attribute Transcrypt renames (`obj.name`, `obj.keys`... would read `py_name`), no JS global
   it renames (`undefined`, `NaN`...), no identifier JavaScript reserves (`function`, `new`...);
-- only the browser edge (`browser`, `overlay`, `main`) names `window`/`document`/`navigator`, and
-  the pure modules import only pure modules.
+- only the browser edge (`browser`, `main`, and the debug module's `overlay` and `debug_main`)
+  names `window`/`document`/`navigator`, and the pure modules import only pure modules;
+- the tag (`main.py` and what it imports) never imports the debug module's parts (`overlay`,
+  `doctor`, `debug_view`, `debug_main`): shoppers do not download them.
 
 Code between `# __pragma__ ('skip')` and `# __pragma__ ('noskip')` is CPython-only and exempt.
 """
@@ -27,7 +32,8 @@ import pytest
 
 TRACKER = Path(__file__).resolve().parents[2] / 'tracker'
 MODULES = sorted(p for p in TRACKER.glob('*.py') if p.name != '__init__.py')
-EDGE_MODULES = {'browser', 'overlay', 'main'}
+EDGE_MODULES = {'browser', 'overlay', 'main', 'debug_main'}
+DEBUG_MODULES = {'overlay', 'doctor', 'debug_view', 'debug_main'}
 BROWSER_GLOBALS = {'window', 'document', 'navigator', 'localStorage', 'sessionStorage', 'console', 'location'}
 ALLOWED_BUILTINS = {'len', 'range', 'True', 'False', 'None', '__new__', '__pragma__', '__typeof__'}
 PYTHON_BUILTINS = set(dir(builtins))
@@ -87,7 +93,23 @@ class SubsetChecker(ast.NodeVisitor):
             self.problem(node, f'identifier {ident!r} is reserved in JavaScript')
 
     def visit_ClassDef(self, node):
-        self.problem(node, 'class (the tag runtime has no class machinery; use functions and dicts)')
+        self.check_identifier(node, node.name)
+        if node.bases or node.keywords or node.decorator_list:
+            self.problem(node, 'class with a base, a metaclass or a decorator (the tag runtime has plain classes only)')
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef):
+                if not item.args.args or item.args.args[0].arg != 'self':
+                    self.problem(item, 'method without `self` first (no static or class methods)')
+                if item.name.startswith('__') and item.name != '__init__':
+                    self.problem(item, f'special method {item.name} (only __init__ is supported)')
+                if item.name in TRANSCRYPT_ALIASES:
+                    self.problem(item, f'method name {item.name!r} is renamed by Transcrypt')
+            elif isinstance(item, ast.Assign) and all(isinstance(t, ast.Name) for t in item.targets):
+                if not isinstance(item.value, ast.Constant):
+                    self.problem(item, 'class attribute that is not a constant (it would be shared by all instances)')
+            elif not (isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant)):
+                self.problem(item, 'class body holds something other than a docstring, constants and methods')
+        self.generic_visit(node)
 
     def visit_ListComp(self, node):
         self.problem(node, 'comprehension (compiles to .append)')
@@ -221,6 +243,8 @@ class SubsetChecker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Name(self, node):
+        if node.id == 'super':
+            self.problem(node, 'super() (no inheritance in the tag runtime)')
         self.check_identifier(node, node.id)
         if node.id in BROWSER_GLOBALS and self.module not in EDGE_MODULES and self.module != 'prims':
             self.problem(node, f'{node.id} outside the browser edge')
@@ -240,6 +264,25 @@ def check_module(path: Path) -> list[str]:
     return checker.problems
 
 
+def imports_of(module: str) -> set[str]:
+    tree = ast.parse(compiled_source(TRACKER / f'{module}.py'))
+    return {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == 'tracker'
+            for alias in node.names}
+
+
+def test_the_tag_never_imports_the_debug_module():
+    """What shoppers download is main.py and what it imports; the overlay and the doctor are
+    fetched apart, only in debug mode."""
+    seen, todo = set(), ['main']
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(imports_of(module))
+    assert seen & DEBUG_MODULES == set()
+    assert {'overlay', 'doctor', 'debug_view'} <= imports_of('debug_main') | imports_of('debug_view')
+
+
 @pytest.mark.parametrize('path', MODULES, ids=[p.stem for p in MODULES])
 def test_module_stays_in_the_transcrypt_subset(path):
     assert check_module(path) == []
@@ -250,7 +293,8 @@ def test_the_lint_catches_each_trap(tmp_path):
     sample = tmp_path / 'sample.py'
     sample.write_text(
         'import json\n'
-        'class C:\n    pass\n'
+        'class C(Base):\n    x = []\n    def __eq__(self, other):\n        return super().f()\n'
+        '    def tick(now):\n        pass\n'
         'def f(items, name=1):\n'
         '    xs = [x for x in items]\n'
         '    s = f"{xs}"\n'
@@ -268,7 +312,8 @@ def test_the_lint_catches_each_trap(tmp_path):
         '    function = 1\n'
     )
     problems = check_module(sample)
-    for expected in ['import (use', 'class', 'comprehension', 'f-string', '.append()', 'slice', 'negative index',
+    for expected in ['import (use', 'class with a base', 'not a constant', 'special method __eq__', 'super()',
+                     'without `self`', 'comprehension', 'f-string', '.append()', 'slice', 'negative index',
                      '`is`', 'raise', 'typed except', 'tuple unpacking', 'builtin str()', '%', 'window outside',
                      'keyword arguments', "attribute 'name'", "identifier 'undefined'", "identifier 'function'",
                      'default values']:

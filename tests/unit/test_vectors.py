@@ -19,7 +19,7 @@ def check_expectations(vector: dict, normal: dict) -> None:
     events = normal['events']
     expected = vector['expect']
     assert [e['type'] for e in events] == [e['type'] for e in expected], 'event types differ'
-    for index, (want, got) in enumerate(zip(expected, events)):
+    for index, (want, got) in enumerate(zip(expected, events, strict=True)):
         assert subset_matches(want, got), f'event {index}: expected {want}, got {got}'
     if 'expect_lines' in vector:
         assert normal['lines'] == vector['expect_lines']

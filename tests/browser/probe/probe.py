@@ -5,7 +5,16 @@ parity test can run them compiled, in Chromium, and compare with CPython. Never 
 window = None
 # __pragma__ ('noskip')
 
-from tracker import coerce, events, identity, outbox, prims, session
+from tracker import coerce, doctor, events, identity, outbox, prims, session  # noqa: E402
+
+
+def worded(notes):
+    """The notes as the debug overlay words them (what a developer sees)."""
+    texts = []
+    for note in notes:
+        prims.append(texts, doctor.line_text('note', note[0], prims.slice_list(note, 1, None)))
+    return texts
+
 
 window.__probe = {
     'prims.number_text': prims.number_text,
@@ -24,7 +33,6 @@ window.__probe = {
     'prims.is_number': prims.is_number,
     'prims.is_bool': prims.is_bool,
     'prims.is_list': prims.is_list,
-    'prims.is_object': prims.is_object,
     'prims.is_plain_object': prims.is_plain_object,
     'prims.is_finite': prims.is_finite,
     'prims.floor': prims.floor,
@@ -43,7 +51,8 @@ window.__probe = {
     'coerce.coerce_text': coerce.coerce_text,
     'coerce.coerce_stage': coerce.coerce_stage,
     'coerce.coerce_object': coerce.coerce_object,
-    'coerce.describe': coerce.describe,
+    'doctor.describe': doctor.describe,
+    'worded': worded,
     'identity.valid_identity': identity.valid_identity,
     'session.parse_cookie_value': session.parse_cookie_value,
     'session.read_visitor': session.read_visitor,

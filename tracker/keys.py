@@ -1,0 +1,22 @@
+"""The storage key scheme, in one place: everything the tag keeps in `localStorage` is under
+`ometria:<account>:<name>`, so two accounts on one site (or two stores on one domain) never share a
+value, and one prefix finds them all (`ometria.forget()` and consent withdrawal clear them).
+
+Names in use: `uid` (the identity), `basket` (the last basket sent: session and fingerprint),
+`orders` (order ids recorded), `retry` (the delivery's backoff), `drops` (events dropped, by
+rule), `q:<page id>` (each page's outbox).
+
+Pure: imports nothing.
+"""
+
+PREFIX = 'ometria:'
+
+
+def account_prefix(account_id):
+    """The prefix of every key of `account_id`."""
+    return PREFIX + account_id + ':'
+
+
+def storage_key(account_id, name):
+    """The key of `name` for `account_id`."""
+    return account_prefix(account_id) + name

@@ -1,0 +1,95 @@
+// Type declarations for the Ometria tag's public API: the global `ometria` object that
+// `<script src=".../tags/<account>.js">` publishes. Shipped beside the tag files
+// (dist/tags/ometria.d.ts); `make test` compiles tests/typescript/sample.ts against it.
+//
+// Every call is safe to make with any value: the tag coerces what the wire contract allows
+// (numeric ids become strings, "£1,234.50" becomes 1234.5) and refuses the rest with a warning
+// in the #om_debug overlay. The types below describe what integrations should pass.
+
+export {};
+
+declare global {
+  /** An id as stores pass it: a string, kept exactly ("000000145"), or a number ("4521"). */
+  type OmetriaId = string | number;
+  /** A money amount: a number, or text such as "£1,234.50". */
+  type OmetriaMoney = number | string;
+  /** Data carried as given (copied as JSON, at most a few levels deep). */
+  type OmetriaData = { [key: string]: unknown };
+
+  /** The page types the tag knows; other values are recorded as given, with a warning. */
+  type OmetriaPageType =
+    | 'homepage' | 'listing' | 'search' | 'product' | 'basket' | 'checkout' | 'confirmation' | 'content';
+
+  /** A line of a basket, as the tag sends it. */
+  interface OmetriaBasketItem {
+    product_id: string;
+    quantity: number;
+    price: number | null;
+    variant_id: string | null;
+    props?: OmetriaData;
+  }
+
+  /** `new ometria.Basket()`: setters coerce their arguments and return the basket. */
+  interface OmetriaBasket {
+    id: string | null;
+    currency: string | null;
+    total: number | null;
+    url: string | null;
+    items: OmetriaBasketItem[];
+    /** The sum of the lines' quantities. */
+    size: number;
+    setId(id: OmetriaId): OmetriaBasket;
+    setTotal(total: OmetriaMoney, currency?: string): OmetriaBasket;
+    addLineItem(productId: OmetriaId, quantity?: number | string, price?: OmetriaMoney,
+                variantId?: OmetriaId | null | OmetriaData, props?: OmetriaData): OmetriaBasket;
+    setUrl(url: string): OmetriaBasket;
+    /** The same as setUrl (the spelling some stores use). */
+    setURL(url: string): OmetriaBasket;
+  }
+
+  interface OmetriaBasketConstructor {
+    new (): OmetriaBasket;
+    (): OmetriaBasket;
+  }
+
+  /** The Magento extensions' data layer, written before the tag loads. */
+  interface OmetriaRawData {
+    type?: OmetriaPageType | string;
+    store?: OmetriaId;
+    data?: OmetriaData | false;
+    query?: string;
+    [key: string]: unknown;
+  }
+
+  interface Ometria {
+    /** A pageview. `init()` with no arguments re-reads `ometria.raw_data`. */
+    init(pageType?: OmetriaPageType | string | null, pageData?: OmetriaData | null, storeId?: OmetriaId): void;
+    /** Identify the visitor by email address or `omid:<profile id>`; sent only when it changes. */
+    identify(email: string, profile?: OmetriaData | null): void;
+    Basket: OmetriaBasketConstructor;
+    /** Record the basket when it changed since the last one sent in this session. */
+    setBasket(basket: OmetriaBasket): void;
+    /** The last basket given to setBasket, or null. */
+    getBasket(): OmetriaBasket | null;
+    /** The last basket given to setBasket (read by third-party scripts). */
+    basket?: OmetriaBasket;
+    /** An add-to-basket click; quantity defaults to 1. */
+    trackAddToBasket(productId: OmetriaId, quantity?: number | string): void;
+    /** A checkout step: a number (1, 2...) or a name ("payment"). */
+    trackCheckout(stage: number | string): void;
+    /** An order (its order id, or web id), recorded once. */
+    trackTransaction(orderId: OmetriaId): void;
+    /** The Magento data layer, when the store writes one. */
+    raw_data?: OmetriaRawData;
+    /** Called once after the tag loads. */
+    onLoad?: () => void;
+  }
+
+  interface Window {
+    ometria: Ometria;
+    /** Called once after the tag loads, after `ometria.onLoad`. */
+    onOmetriaLoaded?: () => void;
+  }
+
+  var ometria: Ometria;
+}
