@@ -131,8 +131,37 @@ def transcrypt(entry: Path, stage: Path, dev: bool) -> None:
         raise BuildError('Transcrypt failed:\n' + done.stdout + done.stderr)
     for module in stage.glob('*.js'):
         # The tag's runtime never reads a class's `__module__`: 20 bytes per class, dropped.
-        text = module.read_text(encoding='utf-8')
-        module.write_text(text.replace('\t__module__: __name__,\n', ''), encoding='utf-8')
+        text = module.read_text(encoding='utf-8').replace('\t__module__: __name__,\n', '')
+        module.write_text(plain_methods(text), encoding='utf-8')
+
+
+# Classes whose instances stores hold: their methods stay bound to the instance (Transcrypt's
+# `__get__`), so that a store calling a detached `basket.setId` still gets a basket.
+BOUND_METHOD_CLASSES = {'Basket'}
+_CLASS_BLOCK = re.compile(r"__class__ \('(\w+)', \[object\], \{\n(.*?)\n\}\);\n", re.DOTALL)
+_METHOD = re.compile(r'\tget (\w+) \(\) \{return __get__ \(this, function \(self(?:, )?([^)]*)\) \{\n(.*?)\n\t\}\);\}',
+                     re.DOTALL)
+
+
+def plain_methods(code: str) -> str:
+    """Compiled classes with plain methods: Transcrypt makes each method a getter that binds it to
+    the instance on every read (`get m () {return __get__ (this, function (self, a) {...});}`);
+    the tag's own classes never read a method without calling it (the subset lint holds them to
+    that), so each becomes `m: function (a) {var self = this; ...}`, called with `this` and
+    nothing to bind. `__init__` keeps `self` as its first parameter, as the runtime calls it."""
+    def method(match: re.Match) -> str:
+        name, params, body = match.groups()
+        if name == '__init__':
+            return f'\t__init__: function (self{", " + params if params else ""}) {{\n{body}\n\t}}'
+        return f'\t{name}: function ({params}) {{var self = this;\n{body}\n\t}}'
+
+    def block(match: re.Match) -> str:
+        name, members = match.groups()
+        if name in BOUND_METHOD_CLASSES:
+            return match.group(0)
+        return match.group(0).replace(members, _METHOD.sub(method, members))
+
+    return _CLASS_BLOCK.sub(block, code)
 
 
 def check_runtime_use(stage: Path) -> None:

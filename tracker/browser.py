@@ -32,10 +32,10 @@ def __new__(value):
     return value
 # __pragma__ ('noskip')
 
-from tracker import events, prims
+from tracker import events, keys, prims
 
 REQUEST_TIMEOUT_MS = 10 * 1000
-STORAGE_PROBE_KEY = 'ometria:probe'
+STORAGE_PROBE_KEY = keys.PREFIX + 'probe'
 
 
 def guarded(callback):

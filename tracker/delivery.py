@@ -130,7 +130,7 @@ class Delivery:
                 return
             self._env.clear_timer(self._timer)
         self._timer_at = due
-        self._timer = self._env.set_timer(self._flush, delay_ms)
+        self._timer = self._env.set_timer(lambda: self._flush(), delay_ms)
 
     def enqueue(self, new_events):
         """Queue events (each already complete, with its id); refused when larger than

@@ -102,10 +102,12 @@ def start():
         if running != None and prims.is_function(prims.read_key(running, 'loaded_again')):
             running['loaded_again']()
             return
-    tag_src = browser.page_value(lambda: window.document.currentScript.src)
     target = public_object(existing)
     env = browser.BrowserEnv(target)
     debug_on = debug_switch(env)
+    # Read now or never (`currentScript` is set only while this file runs), and only when needed:
+    # it is not free.
+    tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on else None
     log = journal.Journal(debug_on)
     settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
                 'cookie_domain': config.COOKIE_DOMAIN}

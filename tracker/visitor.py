@@ -31,7 +31,7 @@ class Visitor:
             self._read_at = moment
             if stored != None:
                 previous = stored
-        state = session.touch(previous, moment, env.new_id)
+        state = session.touch(previous, moment, lambda: env.new_id())
         if state['write']:
             env.write_cookie(session.COOKIE_NAME, session.cookie_value(state), session.COOKIE_MAX_AGE_S,
                              session.cookie_domain(env.host(), self._domain))

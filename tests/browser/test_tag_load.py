@@ -43,9 +43,15 @@ def test_new_basket_works_from_plain_javascript(shop, page, page_errors):
         var same = b.setId('R1').setTotal(59.97, 'GBP').addLineItem('2001', 2, 39.98).addLineItem('2002', 1, 19.99, '2002-M')
                     .setUrl('https://shop.example/cart?id=1');
         var also = ometria.Basket();
-        return {json: JSON.parse(JSON.stringify(b)), chained: same === b, size: b.size, plain: JSON.stringify(also)};
+        var detached = new ometria.Basket(), setId = detached.setId, add = detached.addLineItem;
+        setId('D1');
+        add('9', 1, 5);
+        return {json: JSON.parse(JSON.stringify(b)), chained: same === b, size: b.size, plain: JSON.stringify(also),
+                keys: Object.keys(b), detached: [detached.id, detached.size]};
     }""")
     assert basket['chained'] is True
+    assert basket['keys'] == ['id', 'currency', 'total', 'url', 'items', 'size'], 'only the data are own properties'
+    assert basket['detached'] == ['D1', 1], 'a method read off a basket stays bound to it'
     assert basket['size'] == 3
     assert basket['json'] == {
         'id': 'R1', 'currency': 'GBP', 'total': 59.97, 'url': 'https://shop.example/cart?id=1', 'size': 3,

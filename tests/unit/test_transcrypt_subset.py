@@ -318,3 +318,24 @@ def test_the_lint_catches_each_trap(tmp_path):
                      'keyword arguments', "attribute 'name'", "identifier 'undefined'", "identifier 'function'",
                      'default values']:
         assert any(expected in p for p in problems), expected
+
+
+def test_methods_are_only_ever_called_never_passed_around():
+    """The build compiles the tag's own classes with plain methods (called with `this`, not bound
+    to their instance): reading one without calling it (`set_timer(self._flush, ...)`) would lose
+    its instance. Pass a lambda instead. Browser objects (`window...`) are not the tag's."""
+    trees = {path: ast.parse(compiled_source(path)) for path in MODULES}
+    method_names = {item.name for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                    for item in node.body if isinstance(item, ast.FunctionDef)}
+    problems = []
+    for path, tree in trees.items():
+        called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in method_names and id(node) not in called \
+                    and isinstance(node.ctx, ast.Load):
+                root = node
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if not (isinstance(root, ast.Name) and root.id in BROWSER_GLOBALS):
+                    problems.append(f'tracker/{path.name}:{node.lineno}: {ast.unparse(node)} read without a call')
+    assert problems == []

@@ -16,13 +16,14 @@ Exports (what the compiler emits for the subset):
 - `len(x)`: `x.length` for strings and arrays, the own-key count for plain objects, 0 for null.
 - `__in__(x, container)`: Python's `in` for strings, arrays and plain objects (own keys only, so
   keys a store adds to `Object.prototype` are not "in" anything).
-- Classes: `class C:` compiles to `__class__('C', [object], {attributes and method getters})`.
+- Classes: `class C:` compiles to `__class__('C', [object], {attributes and methods})`.
   `__class__` makes the class a function that builds an instance (`C(args)`, and `new C(args)`
-  from a store's code): an object whose prototype is the class, with a non-enumerable
-  `__class__`, on which `__init__` has run. A method read from an instance comes bound to it
-  (`__get__`), so `var f = basket.setId; f('x')` works as in Python; read from the class, it is
-  the plain function. No metaclasses, properties, `super` or multiple inheritance: the subset
-  lint allows none of them.
+  from a store's code): an object whose prototype is the class, on which `__init__` has run. The
+  build turns the methods of the tag's own classes into plain functions called with `this`
+  (`build_tags.plain_methods`); the classes stores hold (`Basket`) keep Transcrypt's getters,
+  which bind a method to the instance it is read from (`__get__`), so `var f = basket.setId;
+  f('x')` works as in Python. No metaclasses, properties, `super` or multiple inheritance: the
+  subset lint allows none of them.
 """
 
 __pragma__ ('js', '{}', '''
@@ -47,7 +48,7 @@ export function __in__ (x, container) {
 export var object = {
     __init__: function (self) {},
     __new__: function (args) {
-        var instance = Object.create (this, {__class__: {value: this}});
+        var instance = Object.create (this);
         this.__init__.apply (null, [instance].concat (args));
         return instance;
     }
@@ -64,8 +65,7 @@ export function __class__ (name, bases, attributes) {
     return cls;
 }
 export function __get__ (self, method) {
-    return self && Object.prototype.hasOwnProperty.call (self, '__class__') ? function () {
-        return method.apply (null, [self].concat ([].slice.call (arguments)));
-    } : method;
+    // Read from an instance (an object), a method comes bound; from its class (a function), not.
+    return self && typeof self == 'object' ? method.bind (null, self) : method;
 }
 ''')
