@@ -8,6 +8,8 @@ TRACKER_SOURCES := $(wildcard tracker/*.py) $(wildcard tracker/jsruntime/org/tra
 ACCOUNT ?=
 COLLECTOR ?=
 COOKIE_DOMAIN ?=
+IDENTIFY_FORMS ?=
+BUILD_FLAGS = $(if $(IDENTIFY_FORMS),--identify-forms,)
 PORT ?= 8000
 PYTEST_ARGS ?=
 
@@ -36,7 +38,7 @@ build: install
 ifeq ($(ACCOUNT),)
 	$(PY) build/build_tags.py
 else
-	$(PY) build/build_tags.py --account '$(ACCOUNT)' --collector '$(COLLECTOR)' --cookie-domain '$(COOKIE_DOMAIN)'
+	$(PY) build/build_tags.py --account '$(ACCOUNT)' --collector '$(COLLECTOR)' --cookie-domain '$(COOKIE_DOMAIN)' $(BUILD_FLAGS)
 endif
 
 # A readable bundle with a source map leading back to tracker/*.py (dist/dev/tags/).
@@ -45,7 +47,7 @@ build-dev: install
 ifeq ($(ACCOUNT),)
 	$(PY) build/build_tags.py --dev
 else
-	$(PY) build/build_tags.py --dev --account '$(ACCOUNT)' --collector '$(COLLECTOR)' --cookie-domain '$(COOKIE_DOMAIN)'
+	$(PY) build/build_tags.py --dev --account '$(ACCOUNT)' --collector '$(COLLECTOR)' --cookie-domain '$(COOKIE_DOMAIN)' $(BUILD_FLAGS)
 endif
 
 .PHONY: chromium

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 from collector.accounts import AccountsError, load_accounts  # noqa: E402
 from collector.stamp import StampError, TagSettings, stamp, validate_account_id  # noqa: E402
 
-DEFAULT_BUDGET_GZIP_BYTES = 9 * 1024
+DEFAULT_BUDGET_GZIP_BYTES = 13 * 1024
 DEBUG_BUDGET_GZIP_BYTES = 10 * 1024
 DEBUG_FILE = 'ometria.debug.js'
 DEBUG_INTEGRITY_SENTINEL = '__OM_DEBUG_INTEGRITY__'
@@ -348,12 +348,12 @@ def settings_from_args(args: argparse.Namespace) -> list[TagSettings]:
         if not args.collector:
             raise BuildError('--account needs --collector URL')
         validate_account_id(args.account)
-        return [TagSettings(args.account, args.collector, args.cookie_domain or '')]
+        return [TagSettings(args.account, args.collector, args.cookie_domain or '', '1' if args.identify_forms else '')]
     accounts = load_accounts(args.accounts)
     missing = [a.account_id for a in accounts.values() if not a.collector_url]
     if missing:
         raise BuildError(f'{args.accounts}: accounts without collector_url: {", ".join(missing)}')
-    return [TagSettings(a.account_id, a.collector_url, a.cookie_domain) for a in accounts.values()]
+    return [a.tag_settings(a.collector_url) for a in accounts.values()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--account', help='build this one account (needs --collector)')
     parser.add_argument('--collector', help="the account's collector URL, e.g. https://collect.example.com/c")
     parser.add_argument('--cookie-domain', default='', help='cookie domain to stamp (default: page host minus www.)')
+    parser.add_argument('--identify-forms', action='store_true',
+                        help='the tag identifies a valid email typed into any form (the account opt-in)')
     parser.add_argument('--accounts', default=str(ROOT / 'accounts.toml'), help='accounts file (default: accounts.toml)')
     parser.add_argument('--dev', action='store_true', help='readable bundle with a source map back to tracker/*.py')
     parser.add_argument('--generic-only', action='store_true', help='build the generic bundle, stamp nothing')

@@ -4,6 +4,7 @@
     collector_url = "http://127.0.0.1:8000/collect"   # stamped into the tag; optional for the server
     origins = ["http://127.0.0.1:8000"]               # store origins allowed to send (CORS); "*": any
     cookie_domain = ""                                # optional; default: the page's host minus "www."
+    identify_forms = false                            # optional; true: identify emails typed into any form
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.stamp import StampError, validate_account_id
+from collector.stamp import StampError, TagSettings, validate_account_id
 
 __all__ = ['Account', 'AccountsError', 'load_accounts', 'parse_accounts']
 
@@ -29,6 +30,11 @@ class Account:
     collector_url: str = ''
     origins: tuple[str, ...] = field(default_factory=tuple)
     cookie_domain: str = ''
+    identify_forms: bool = False
+
+    def tag_settings(self, collector_url: str) -> TagSettings:
+        """What is stamped into this account's tag, with `collector_url`."""
+        return TagSettings(self.account_id, collector_url, self.cookie_domain, '1' if self.identify_forms else '')
 
     def allows_origin(self, origin: str) -> bool:
         """True when a browser page at `origin` may send this account's events."""
@@ -48,7 +54,7 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
             raise AccountsError(f'{source}: {error}') from None
         if not isinstance(entry, dict):
             raise AccountsError(f'{source}: account {account_id!r} must be a table')
-        unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain'}
+        unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain', 'identify_forms'}
         if unknown:
             raise AccountsError(f'{source}: account {account_id!r} has unknown keys {sorted(unknown)}')
         collector_url = entry.get('collector_url', '')
@@ -58,7 +64,11 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
             raise AccountsError(f'{source}: account {account_id!r}: collector_url and cookie_domain are strings')
         if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
             raise AccountsError(f'{source}: account {account_id!r}: origins is a list of strings')
-        accounts[account_id] = Account(account_id, collector_url, tuple(o.rstrip('/') for o in origins), cookie_domain)
+        identify_forms = entry.get('identify_forms', False)
+        if not isinstance(identify_forms, bool):
+            raise AccountsError(f'{source}: account {account_id!r}: identify_forms is true or false')
+        accounts[account_id] = Account(account_id, collector_url, tuple(o.rstrip('/') for o in origins), cookie_domain,
+                                       identify_forms)
     return accounts
 
 

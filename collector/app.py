@@ -238,7 +238,7 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
             if account is None:
                 tag = await asyncio.to_thread(tags.debug_module)
             else:
-                tag = await asyncio.to_thread(tags.get, account.account_id, tag_urls[account_id], account.cookie_domain)
+                tag = await asyncio.to_thread(tags.get, account.tag_settings(tag_urls[account_id]))
         except (TagUnavailable, StampError) as error:
             return Response(f'tag unavailable: {error}\n', status_code=503, media_type='text/plain',
                             headers={'Retry-After': '5'})

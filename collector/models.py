@@ -1,4 +1,4 @@
-"""The wire contract as msgspec models: the envelope, the six event types, the basket.
+"""The wire contract as msgspec models: the envelope, the nine event types, the basket.
 
 These models are the contract's source of truth: `collector/contract.schema.json` is generated
 from them (`python -m collector.schema`; a test fails when the committed file differs), and the
@@ -23,6 +23,7 @@ __all__ = [
     'Basket',
     'BasketItem',
     'Checkout',
+    'Custom',
     'Envelope',
     'Event',
     'EVENT_TYPES',
@@ -30,8 +31,11 @@ __all__ = [
     'MAX_BODY_BYTES',
     'MAX_EVENTS_PER_BATCH',
     'Pageview',
+    'Profile',
     'Setbasket',
+    'Source',
     'Transaction',
+    'Viewproduct',
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -74,7 +78,7 @@ class Envelope(Struct, forbid_unknown_fields=True):
     events: list[msgspec.Raw]
 
 
-class _Event(Struct, forbid_unknown_fields=True, tag_field='type'):
+class _Required(Struct, forbid_unknown_fields=True, tag_field='type'):
     """Fields every event carries."""
 
     id: Annotated[str, Meta(pattern=UUID_V4_RE, description='UUID v4, kept through retries')]
@@ -86,10 +90,38 @@ class _Event(Struct, forbid_unknown_fields=True, tag_field='type'):
     store_id: Union[Id, None]
 
 
+class _Event(_Required, kw_only=True):
+    """`linked`: present (true) once `ometria.linkSession(true)` marked the session as linked to
+    a server-side session."""
+
+    linked: Union[bool, UnsetType] = UNSET
+
+
+# The optional last argument of trackAddToBasket / trackCheckout / trackTransaction.
+Extra = Union[JsonObject, UnsetType]
+
+
+SourceText = Union[Annotated[str, Meta(max_length=256)], None]
+
+
+class Source(Struct, forbid_unknown_fields=True):
+    """Where a session came from (the deployed tag's `domain|term|medium|campaign|source|content|day`)."""
+
+    domain: SourceText
+    term: SourceText
+    medium: SourceText
+    campaign: SourceText
+    source: SourceText
+    content: SourceText
+    day: SourceText
+
+
 class Pageview(_Event, tag='pageview'):
     page_type: Union[Annotated[str, Meta(min_length=1, max_length=64)], None]
     page_data: JsonObject
     referrer: Union[Url, None]
+    source: Union[Source, None, UnsetType] = UNSET
+    first_source: Union[Source, None, UnsetType] = UNSET
 
 
 class Identify(_Event, tag='identify'):
@@ -112,6 +144,8 @@ class Basket(Struct, forbid_unknown_fields=True):
     url: Union[Url, None]
     size: Annotated[int, Meta(ge=0)]
     items: Annotated[list[BasketItem], Meta(max_length=200)]
+    data: Union[JsonObject, UnsetType] = UNSET
+    properties: Union[JsonObject, UnsetType] = UNSET
 
 
 class Setbasket(_Event, tag='setbasket'):
@@ -121,15 +155,39 @@ class Setbasket(_Event, tag='setbasket'):
 class Addtobasket(_Event, tag='addtobasket'):
     product_id: Id
     quantity: Quantity
+    extra: Extra = UNSET
 
 
 class Checkout(_Event, tag='checkout'):
     stage: Union[Annotated[str, Meta(min_length=1, max_length=128)], int, float]
+    extra: Extra = UNSET
 
 
 class Transaction(_Event, tag='transaction'):
     order_id: Id
+    extra: Extra = UNSET
 
 
-Event = Union[Pageview, Identify, Setbasket, Addtobasket, Checkout, Transaction]
-EVENT_TYPES = ('pageview', 'identify', 'setbasket', 'addtobasket', 'checkout', 'transaction')
+class Custom(_Event, tag='custom'):
+    """`ometria.track(type, data)`: a store's own event."""
+
+    custom_type: Annotated[str, Meta(min_length=1, max_length=32)]
+    data: JsonObject
+
+
+class Profile(_Event, tag='profile'):
+    """`ometria.setProfileData(obj)`: data about the identified visitor."""
+
+    uid: Identity
+    profile: JsonObject
+
+
+class Viewproduct(_Event, tag='viewproduct'):
+    """`ometria.viewProduct(pid)`: a product seen outside its own page (quick view, carousel)."""
+
+    product_id: Id
+
+
+Event = Union[Pageview, Identify, Setbasket, Addtobasket, Checkout, Transaction, Custom, Profile, Viewproduct]
+EVENT_TYPES = ('pageview', 'identify', 'setbasket', 'addtobasket', 'checkout', 'transaction', 'custom', 'profile',
+               'viewproduct')

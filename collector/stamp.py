@@ -32,6 +32,7 @@ SENTINELS = {
     'account_id': '__OM_ACCOUNT_ID__',
     'collector_url': '__OM_COLLECTOR_URL__',
     'cookie_domain': '__OM_COOKIE_DOMAIN__',
+    'identify_forms': '__OM_IDENTIFY_FORMS__',
 }
 _QUOTES = ('"', "'", '`')
 _LEFTOVER = re.compile(r'__OM_[A-Z_]+__')
@@ -49,6 +50,8 @@ class TagSettings:
     account_id: str
     collector_url: str
     cookie_domain: str = ''
+    # '1': the tag identifies a valid email typed into any form of the page; '': it does not.
+    identify_forms: str = ''
 
 
 def validate_account_id(account_id: object) -> str:

@@ -79,15 +79,14 @@ class TagCache:
                 self._files[DEBUG_FILE] = tag
             return tag
 
-    def get(self, account_id: str, collector_url: str, cookie_domain: str = '') -> TagFile:
+    def get(self, settings: TagSettings) -> TagFile:
         with self._lock:
             _mtime, generic = self._generic_text()
-            key = (account_id, collector_url, cookie_domain)
-            tag = self._files.get(key)
+            tag = self._files.get(settings)
             if tag is None:
-                text = stamp(generic, TagSettings(account_id, collector_url, cookie_domain))
+                text = stamp(generic, settings)
                 tag = encoded_file(text.encode('utf-8'))
-                self._files[key] = tag
+                self._files[settings] = tag
             return tag
 
 

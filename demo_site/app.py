@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from collector.files import file_from
-from demo_site import catalog, pages
+from demo_site import catalog, ommage, pages
 
 ASSETS = Path(__file__).resolve().parent / 'assets'
 CART_COOKIE = 'demo_cart'
@@ -102,7 +102,15 @@ def flavour_routes(flavour: str, live_url: str) -> list[Route]:
         order_id = f'{secrets.randbelow(10**9):09d}'
         response = RedirectResponse(f'{prefix}/confirmation', status_code=303)
         response.set_cookie(ORDER_COOKIE, quote(json.dumps({'id': order_id, 'total': summary['total']})), path='/')
-        write_cart(response, [], 'R' + secrets.token_hex(4))
+        new_cart_id = 'R' + secrets.token_hex(4)
+        write_cart(response, [], new_cart_id)
+        user = user_of(request)
+        if flavour == 'magento':
+            # As the extension's orderPlaced observer does, and the fresh, empty quote after it.
+            commands = [ommage.basket_command(catalog.cart_summary([], new_cart_id)), ommage.transaction_command(order_id)]
+            if user:
+                commands.append(ommage.identify_command('checkout', user))
+            ommage.add_commands(request, response, *commands)
         return response
 
     async def confirmation(request: Request):
@@ -121,6 +129,8 @@ def flavour_routes(flavour: str, live_url: str) -> list[Route]:
             response = RedirectResponse(target, status_code=303)
             if '@' in email:
                 response.set_cookie(USER_COOKIE, quote(email), max_age=30 * 86400, path='/', samesite='lax')
+                if flavour == 'magento':
+                    ommage.add_commands(request, response, ommage.identify_command('customer_login', email))
             return response
         return render(pages.login_page(flavour, request.query_params.get('next', f'{prefix}/')), request)
 
@@ -166,17 +176,38 @@ async def cart_api(request: Request) -> Response:
             existing['qty'] = qty
         elif action in ('remove', 'set') and existing:
             entries.remove(existing)
-    response = JSONResponse(catalog.cart_summary(entries, cart_id))
+    summary = catalog.cart_summary(entries, cart_id)
+    response = JSONResponse(summary)
     write_cart(response, entries, cart_id)
+    if request.method == 'POST' and change.get('flavour') == 'magento':
+        # Magento's basket observer: the whole basket in the cookie channel (and who it belongs to).
+        commands = [ommage.basket_command(summary)]
+        user = user_of(request)
+        if user:
+            commands.append(ommage.identify_command('checkout_billing', user))
+        ommage.add_commands(request, response, *commands)
     return response
 
 
 async def newsletter(request: Request) -> Response:
     try:
-        email = str(json.loads(await request.body()).get('email', '')).strip()
+        form = json.loads(await request.body())
+        email = str(form.get('email', '')).strip()
     except (ValueError, AttributeError):
         return JSONResponse({'ok': False}, status_code=400)
-    return JSONResponse({'ok': '@' in email, 'email': email})
+    response = JSONResponse({'ok': '@' in email, 'email': email})
+    if '@' in email and form.get('flavour') == 'magento':
+        ommage.add_commands(request, response, ommage.identify_command('newsletter', email))
+    return response
+
+
+async def cart_link(request: Request) -> Response:
+    """The extension's basket deep link (`/omcart/cartlink/index?id=&token=`): back to the basket
+    when the token is the quote's."""
+    cart_id = request.query_params.get('id', '')
+    if not cart_id or request.query_params.get('token') != ommage.cart_token(cart_id):
+        return RedirectResponse('/m/', status_code=303)
+    return RedirectResponse('/m/basket', status_code=303)
 
 
 async def asset(request: Request) -> Response:
@@ -199,6 +230,7 @@ def demo_routes(api_token: str) -> list:
     return [
         Route('/api/cart', cart_api, methods=['GET', 'POST']),
         Route('/api/newsletter', newsletter, methods=['POST']),
+        Route('/omcart/cartlink/index', cart_link),
         Route('/assets/img/{pid}.svg', image),
         Route('/assets/{name}', asset),
         *flavour_routes('plain', live_url),

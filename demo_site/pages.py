@@ -60,12 +60,11 @@ def tracking(page: Page, user: str | None, cart: dict | None) -> tuple[str, str]
         calls.append(basket_call(cart))
         calls.append(page.extra_calls)
         return head, '<script>\n' + '\n'.join(c for c in calls if c) + '\n</script>'
+    # Magento 2's extension calls neither identify nor setBasket in JavaScript (its pages are
+    # full-page cached): the visitor and the basket reach the tag through the ommage cookie its
+    # server writes (demo_site/ommage.py).
     raw = {'store': 1, 'store_url': '/m/', **(page.raw_data or {})}
-    hook = []
-    if user:
-        hook.append(f'ometria.identify({js(user)});')
-    hook.append(basket_call(cart))
-    hook.append(page.extra_calls)
+    hook = [page.extra_calls]
     head = (
         '<script src="/assets/store.js"></script><script>\n'
         'window.ometria = window.ometria || {};\n'

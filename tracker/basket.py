@@ -4,7 +4,8 @@
 data (`id`, `currency`, `total`, `url`, `items`, `size`: third-party scripts read
 `ometria.basket.size`, and `JSON.stringify` shows nothing else), with the setters `setId`,
 `setTotal(total, currency)`, `addLineItem(product_id, quantity, price, variant_id, props)`,
-`setUrl(url)` and its alias `setURL`. Setters coerce their arguments (`coerce.py`), note what they
+`setUrl(url)` and its alias `setURL`, and the deployed tag's `setData(obj)` / `setProperties(obj)`
+(extra data carried with the basket). Setters coerce their arguments (`coerce.py`), note what they
 did in the page's journal (`Basket.journal`, set when the tag starts: one tag per page), never
 raise, and return the basket so calls can be chained.
 
@@ -108,6 +109,18 @@ class Basket:
     def setURL(self, url):  # noqa: N802 -- the spelling some stores use
         return self.setUrl(url)
 
+    def setData(self, data):  # noqa: N802 -- the deployed tag's: extra data carried with the basket
+        return self._set('setData', lambda notes: self._set_data(data, notes))
+
+    def setProperties(self, properties):  # noqa: N802
+        return self._set('setProperties', lambda notes: self._set_properties(properties, notes))
+
+    def _set_data(self, data, notes):
+        self.data = coerce.coerce_object(data, 'basket data', MAX_PROPS_BYTES, notes)
+
+    def _set_properties(self, properties, notes):
+        self.properties = coerce.coerce_object(properties, 'basket properties', MAX_PROPS_BYTES, notes)
+
 
 def basket_payload(basket, notes):
     """The `basket` of a setbasket event, read from a basket object: {id, currency, total, url,
@@ -129,7 +142,7 @@ def basket_payload(basket, notes):
                 if line != None:
                     prims.append(items, line)
                     size = size + line['quantity']
-    return {
+    payload = {
         'id': coerce.coerce_id(prims.read_key(basket, 'id'), 'basket id', notes),
         'currency': coerce.coerce_text(prims.read_key(basket, 'currency'), 'currency', coerce.MAX_CURRENCY_LENGTH, notes),
         'total': coerce.coerce_money(prims.read_key(basket, 'total'), 'total', notes),
@@ -137,6 +150,11 @@ def basket_payload(basket, notes):
         'size': size,
         'items': items,
     }
+    for name in ['data', 'properties']:
+        extra = coerce.coerce_object(prims.read_key(basket, name), 'basket ' + name, MAX_PROPS_BYTES, notes)
+        if extra != None:
+            payload[name] = extra
+    return payload
 
 
 def basket_fingerprint(payload):

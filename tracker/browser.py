@@ -13,7 +13,11 @@ test compares the two):
 - transport: `send(url, body, done)` (a keepalive `text/plain` fetch with a timeout; `done(status,
   retry_after)` gets 0 on a network error or timeout) and `beacon(url, body)`;
 - timers: `set_timer(callback, ms)`, `clear_timer(handle)`;
-- the store's hooks: `call_method(owner, function)`, `global_function(name)`.
+- the store's hooks: `call_method(owner, function)`, `global_function(name)`;
+- the page itself: `replace_url(url)` (the address bar, without a reload or a history entry),
+  `reload()`, `watch_changes(selector, on_value)` (a changed input matching `selector`, or, for
+  None, any email-like field: `forms.py`) and `watch_submits(on_value)` (a submitted form's first
+  email-like field with a value).
 
 Every call is guarded: whatever the browser throws stays here. Callbacks handed to the browser
 are wrapped so that a failure inside the tag never reaches the page.
@@ -32,7 +36,7 @@ def __new__(value):
     return value
 # __pragma__ ('noskip')
 
-from tracker import events, keys, prims
+from tracker import events, forms, keys, prims
 
 REQUEST_TIMEOUT_MS = 10 * 1000
 STORAGE_PROBE_KEY = keys.PREFIX + 'probe'
@@ -94,6 +98,12 @@ def local_storage():
         return candidate
     except:  # noqa: E722
         return None
+
+
+def email_field(element):
+    """True for an email-like form field (`forms.is_email_field` over its attributes)."""
+    return forms.is_email_field(element.tagName, element.getAttribute('type'), element.getAttribute('name'),
+                                element.getAttribute('id'), element.getAttribute('autocomplete'))
 
 
 def post(url, body, signal):
@@ -272,6 +282,36 @@ class BrowserEnv:
         """The page's global function `name` (`window[name]`), or None."""
         found = page_value(lambda: window[name])
         return found if prims.is_function(found) else None
+
+    def replace_url(self, url):
+        try:
+            window.history.replaceState(window.history.state, '', url)
+        except:  # noqa: E722
+            pass
+
+    def reload(self):
+        try:
+            window.location.reload()
+        except:  # noqa: E722
+            pass
+
+    def watch_changes(self, selector, on_value):
+        def changed(event):
+            field = event.target
+            wanted = field.matches(selector) if selector != None else email_field(field)
+            if wanted and field.getAttribute('type') != 'password':
+                on_value(field.value)
+        listen(window.document, 'change', changed)
+
+    def watch_submits(self, on_value):
+        def submitted(event):
+            elements = event.target.elements
+            for index in range(elements.length if elements else 0):
+                field = elements[index]
+                if email_field(field) and prims.is_string(field.value) and len(field.value) > 0:
+                    on_value(field.value)
+                    return
+        listen(window.document, 'submit', submitted)
 
     def call_method(self, owner, callback):
         """Call `callback` with `owner` as `this` (None: the window); return None, or the message of

@@ -9,4 +9,6 @@ them before the tag starts.
 ACCOUNT_ID = '__OM_ACCOUNT_ID__'
 COLLECTOR_URL = '__OM_COLLECTOR_URL__'
 COOKIE_DOMAIN = '__OM_COOKIE_DOMAIN__'
+# '1': identify a valid email address typed into any form of the page (the account's opt-in).
+IDENTIFY_FORMS = '__OM_IDENTIFY_FORMS__'
 DEBUG_INTEGRITY = '__OM_DEBUG_INTEGRITY__'

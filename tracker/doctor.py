@@ -76,6 +76,12 @@ def field_text(code, args):
 
 TEXTS = {
     'new_visitor': 'NEW COOKIE ID',
+    'not_identified': 'Not identified',
+    'profile_without_identity': ('setProfileData before the visitor is identified: nothing sent. Call '
+                                 'ometria.identify(email) first.'),
+    'profile_empty': 'setProfileData needs an object: nothing sent',
+    'view_no_product': 'viewProduct needs a product id: nothing sent',
+    'track_no_type': 'track needs an event type (text of at most 32 characters): nothing sent',
     'line_no_product': 'addLineItem needs a product id: line ignored',
     'add_no_product': 'trackAddToBasket needs a product id: nothing sent',
     'checkout_bad': 'trackCheckout: nothing sent',
@@ -108,6 +114,16 @@ def line_text(kind, code, args):
         return 'EXISTING SESSION: ' + args[0]
     if code == 'identified':
         return 'Identified: ' + args[0]
+    if code == 'changed_identity':
+        return 'CHANGED IDENTITY: ' + args[0] + ' -> ' + args[1]
+    if code == 'identified_by':
+        return 'Identified from the landing URL (' + args[0] + ')'
+    if code == 'form_identity':
+        return 'Identified from a form field (' + ('observeEmailInputs' if args[0] == 'observe' else 'form opt-in') + ')'
+    if code == 'source_changed' or code == 'source_continued':
+        return ('SOURCE CHANGED: ' if code == 'source_changed' else 'SOURCE CONTINUED: ') + source_text(args[0])
+    if code == 'ommage':
+        return 'Magento cookie (ommage): ' + args[0]
     fields = field_text(code, args)
     if fields != None:
         return fields
@@ -144,6 +160,25 @@ def line_text(kind, code, args):
         return 'window.onOmetriaLoaded threw "' + args[0] + '"; the tag carries on.'
     if code == 'internal_error':
         return 'ometria.' + args[0] + ' failed inside the tag and was ignored (please report this).'
+    if code == 'legacy_cookie':
+        return 'Visitor id ' + args[0] + ' taken over from an older Ometria cookie'
+    if code == 'ommage_bad':
+        return 'ommage cookie: command ' + describe(args[0]) + ' not understood: ignored'
+    if code == 'ommage_long':
+        return 'ommage cookie of ' + number(args[0]) + ' characters: ignored'
+    if code == 'ommage_many':
+        return 'ommage cookie: more than ' + number(args[0]) + ' commands: the rest ignored'
+    if code == 'linked':
+        return 'linkSession: the session is ' + ('' if args[0] == True else 'not ') + 'linked to a server-side session'
+    if code == 'form_without_identify':
+        return ('A form holding the email address ' + describe(args[0]) + ' was submitted and no ometria.identify '
+                'followed: the sign-up hook is broken. Call ometria.identify(email) when the form is sent, use '
+                'ometria.observeEmailInputs(selector), or turn on the account\'s identify_forms.')
+    if code == 'unsupported':
+        return ('ometria.' + args[0] + ' is not supported by this tag: nothing was sent. Post the form to your own '
+                'endpoint and call ometria.identify(email).')
+    if code == 'bad_selector':
+        return 'observeEmailInputs needs a CSS selector, got ' + describe(args[0]) + ': nothing watched'
     if code == 'currency':
         return ('Currency ' + describe(args[0]) + ' is not a three-letter ISO 4217 code: pass '
                 'setTotal(total, "GBP") (or your currency code).')
@@ -152,6 +187,16 @@ def line_text(kind, code, args):
                 money_text(args[1]) + ', price x quantity to ' + money_text(args[2]) +
                 '): pass the basket total, and each line\'s unit price or line total.')
     return code
+
+
+def source_text(source):
+    """A session source in a few words: `google / organic`, `ometria / email (campaign 42)`."""
+    if not prims.is_plain_object(source):
+        return 'none'
+    text = (source['source'] or '-') + ' / ' + (source['medium'] or '-')
+    if source['campaign'] != None:
+        text = text + ' (campaign ' + source['campaign'] + ')'
+    return text
 
 
 def check_warnings(code, details):

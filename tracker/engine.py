@@ -1,22 +1,24 @@
-"""The tag's verbs: what each API call records, as the spec and real stores need.
+"""The tag's verbs: what each API call records, as the spec, the deployed tag and real stores need.
 
-`Engine(env, settings, delivery, journal, publish)` has the calls behind the public API (`init`,
-`identify`, `set_basket`, `get_basket`, `add_to_basket`, `checkout`, `transaction`) and the
+`Engine(env, settings, delivery, journal, publish)` has the calls behind the public API and the
 page's `start` and `settle`. It holds no browser object: time, cookies, storage, URLs and ids
 come from `env`; events go to `delivery.enqueue`; what happened to the journal; `publish(name,
 value)` sets a property of the public `ometria` object (`basket`).
 
 Who owns what:
-- `visitor.Visitor`: the visitor cookie and the 30-minute session, touched by each call;
+- `visitor.Visitor`: the visitor cookie, the 30-minute session and its source, touched by each call;
 - `gate.Gate`: the calls held until the page's pageview;
 - `memory`: what is remembered across pages (identity, last basket, orders), as pure functions;
-- this module: the verbs, and the page's own facts (store id, referrer, confirmation page).
+- this module: the verbs, and the page's own facts (store id, referrer, confirmation page, the
+  page type and data set ahead of `init`, the session link).
 
 Rules:
 - `identify` records an event only when the identity changes; the identity is remembered across
-  sessions and travels as `uid` on every later event.
+  sessions and travels as `uid` on every later event. Shoppers are also identified by the landing
+  URL (`channels.py`), by Magento's `ommage` cookie (`ommage.py`), and by the site's forms
+  (`identify_from_form`: `observeEmailInputs`, or the account's opt-in).
 - `setBasket` records an event only when the basket differs from the last one recorded in this
-  session, across page loads.
+  session, across page loads; so does a basket from `ommage`.
 - `trackTransaction` records an order id once: a reloaded confirmation page sends nothing more.
 - Every call's arguments are coerced (`coerce.py`); what cannot be sent is refused, with a
   warning in the journal.
@@ -24,11 +26,28 @@ Rules:
 Pure: imports the pure modules only.
 """
 
-from tracker import basket, coerce, datalayer, events, gate, identity, keys, memory, prims, visitor
+from tracker import (
+    attribution,
+    basket,
+    channels,
+    coerce,
+    datalayer,
+    events,
+    gate,
+    identity,
+    keys,
+    memory,
+    ommage,
+    prims,
+    urls,
+    visitor,
+)
 
 MAX_PAGE_DATA_BYTES = 8 * 1024
 MAX_PROFILE_BYTES = 2 * 1024
 MAX_PAGE_TYPE_LENGTH = 64
+MAX_CUSTOM_TYPE_LENGTH = 32
+TRACK_CALLBACK_DELAY_MS = 250
 
 
 class Engine:
@@ -40,7 +59,7 @@ class Engine:
         self._account = settings['account_id']
         self._journal = journal
         self._publish = publish
-        self._visitor = visitor.Visitor(env, settings['cookie_domain'], journal)
+        self._visitor = visitor.Visitor(env, settings['account_id'], settings['cookie_domain'], journal)
         self._gate = gate.Gate(lambda batch: delivery.enqueue(batch), journal)
         self._uid = None
         self._store_id = None
@@ -49,6 +68,10 @@ class Engine:
         self._basket = None
         self._confirmation = False
         self._transaction = False
+        self._next_type = None
+        self._next_data = None
+        self._linked = False
+        self._form_email = None
         basket.Basket.journal = journal
 
     def _read(self, name):
@@ -64,21 +87,61 @@ class Engine:
         context = {'ts': prims.floor(self._env.now_ms()), 'cid': state['cid'], 'sid': state['sid'],
                    'uid': self._uid, 'url': events.page_url(self._env.href()), 'store_id': self._store_id}
         event = events.make_event(self._env.new_uuid(), event_type, context, fields)
+        if self._linked:
+            event['linked'] = True
         self._journal.event(event_type, label, details, [event['id']])
         self._gate.admit(event)
         return event
 
+    def _extra(self, value, notes):
+        return coerce.coerce_object(value, 'extra', MAX_PAGE_DATA_BYTES, notes)
+
+    # --- the page's start ------------------------------------------------------------------------
+
     def start(self):
-        """At tag start: touch the session, read the remembered identity, say both."""
+        """At tag start: the session and its source, the remembered identity, then what the
+        landing URL and Magento's cookie say (held until the page's pageview, like any call)."""
+        env = self._env
+        href = env.href()
         self._uid = memory.identity_in(self._read('uid'))
-        self._visitor.start()
+        self._visitor.start(attribution.landing_source(href, env.referrer(), env.host(), env.now_ms()))
         if self._uid != None:
             self._journal.line('identified', [self._uid], {'identity': self._uid})
+        else:
+            self._journal.line('not_identified', [], None)
+        found = channels.identity_from_url(href)
+        if found != None:
+            env.replace_url(found['clean_url'])
+            if found['identity'] == None:
+                self._journal.refuse(found['notes'])
+            else:
+                self._journal.line('identified_by', [found['channel']], {'identity': found['identity']})
+                self.identify(found['identity'], None)
+        self._read_ommage()
+
+    def _read_ommage(self):
+        env = self._env
+        value = env.read_cookie(ommage.COOKIE_NAME)
+        if value == None or len(value) == 0:
+            return
+        env.write_cookie(ommage.COOKIE_NAME, '', 0, None)
+        notes = []
+        for command in ommage.commands(value, urls.origin_of(env.href()), notes):
+            self._journal.line('ommage', [command['kind']], command)
+            if command['kind'] == 'basket':
+                self._send_basket(command['basket'])
+            elif command['kind'] == 'identify':
+                self.identify(command['email'], None)
+            else:
+                self.transaction(command['order_id'], None)
+        self._journal.refuse(notes)
+
+    # --- pageviews -------------------------------------------------------------------------------
 
     def init(self, page_type, page_data, store_id):
         """A pageview. `page_type` undefined (`init()`) with a data layer present re-reads it."""
         raw = self._env.raw_data()
-        if prims.is_undefined(page_type) and raw != None:
+        if prims.is_undefined(page_type) and raw != None and self._next_type == None:
             self.init_from_data_layer(raw)
             return
         self._pageview(page_type, page_data, store_id)
@@ -90,9 +153,23 @@ class Engine:
             return
         self._pageview(args['page_type'], args['page_data'], args['store_id'])
         if args['order_id'] != None:
-            self.transaction(args['order_id'])
+            self.transaction(args['order_id'], None)
+
+    def set_page_type(self, page_type):
+        """`setPageType(t)`: the type of the next pageview, when `init` does not give one."""
+        self._next_type = page_type
+
+    def set_page_data(self, page_data):
+        """`setPageData(obj)`: the data of the next pageview, when `init` does not give any."""
+        self._next_data = page_data
 
     def _pageview(self, page_type, page_data, store_id):
+        if prims.is_undefined(page_type) and self._next_type != None:
+            page_type = self._next_type
+        if page_data == None and self._next_data != None:
+            page_data = self._next_data
+        self._next_type = None
+        self._next_data = None
         notes = []
         kind = None
         if page_type != None:
@@ -120,9 +197,12 @@ class Engine:
         self._last_url = url
         if kind == 'confirmation':
             self._confirmation = True
-        self._record('pageview', {'page_type': kind, 'page_data': data, 'referrer': self._referrer}, kind,
-                     {'page_type': kind, 'page_data': data})
+        self._record('pageview', {'page_type': kind, 'page_data': data, 'referrer': self._referrer,
+                                  'source': self._visitor.source, 'first_source': self._visitor.first_source},
+                     kind, {'page_type': kind, 'page_data': data})
         self._gate.opened(self._store_id)
+
+    # --- the visitor -----------------------------------------------------------------------------
 
     def identify(self, email, profile):
         notes = []
@@ -130,6 +210,7 @@ class Engine:
         if value == None:
             self._journal.refuse(notes)
             return
+        self._form_email = None
         details = coerce.coerce_object(profile, 'profile', MAX_PROFILE_BYTES, notes)
         self._journal.notes(notes)
         remembered = memory.identity_in(self._read('uid'))
@@ -138,33 +219,97 @@ class Engine:
         if value == self._uid:
             self._journal.note(['same_identity', value])
             return
+        if self._uid != None:
+            self._journal.line('changed_identity', [self._uid, value], {'from': self._uid, 'to': value})
         self._uid = value
         self._write('uid', memory.identity_text(value))
         self._record('identify', {'email': value, 'profile': details}, None, {'email': value, 'profile': details})
         self._journal.line('identified', [value], {'identity': value})
 
+    def identify_from_form(self, value, how):
+        """A valid email address in one of the site's inputs: `how` is 'observe'
+        (`observeEmailInputs`) or 'form' (the account's opt-in)."""
+        notes = []
+        if identity.valid_identity(value, notes) != None:
+            self._journal.line('form_identity', [how], {'email': value})
+            self.identify(value, None)
+
+    def form_submitted(self, value):
+        """A form holding a valid email address was submitted: unless `identify` follows (the
+        store's own hook), `form_check` warns in debug mode."""
+        notes = []
+        if identity.valid_identity(value, notes) != None:
+            self._form_email = value
+
+    def form_check(self):
+        """After a form with an email address was submitted: warn when no identify followed."""
+        if self._form_email != None:
+            self._journal.warn(['form_without_identify', self._form_email])
+            self._form_email = None
+
+    def set_profile_data(self, data):
+        """`setProfileData(obj)`: a `profile` event with data about the identified visitor."""
+        notes = []
+        self._uid = memory.identity_in(self._read('uid')) or self._uid
+        if self._uid == None:
+            self._journal.warn(['profile_without_identity'])
+            return
+        profile = coerce.coerce_object(data, 'profile', MAX_PROFILE_BYTES, notes)
+        if profile == None:
+            prims.append(notes, ['profile_empty'])
+            self._journal.refuse(notes)
+            return
+        self._journal.notes(notes)
+        self._record('profile', {'profile': profile}, None, {'profile': profile})
+
+    def get_identity(self):
+        remembered = memory.identity_in(self._read('uid'))
+        return remembered if remembered != None else self._uid
+
+    def is_new_visitor(self):
+        return self._visitor.touch()['first']
+
+    def link_session(self, linked):
+        self._linked = linked == True
+        self._journal.note(['linked', self._linked])
+
+    def snapshot(self):
+        """`ometria._debug()`: what support engineers ask for."""
+        state = self._visitor.touch()
+        return {'account': self._account, 'cookieId': state['cid'], 'sessionId': state['sid'],
+                'userIdentity': self.get_identity(), 'isNewVisitor': state['first'], 'storeId': self._store_id,
+                'linked': self._linked, 'source': self._visitor.source, 'firstSource': self._visitor.first_source}
+
+    # --- baskets and orders ----------------------------------------------------------------------
+
     def set_basket(self, given):
+        if self._send_basket(given):
+            self._basket = given
+            self._publish('basket', given)
+
+    def _send_basket(self, given):
+        """Record the basket `given` (a store's Basket, or one read from `ommage`) when it changed;
+        False when it is not a basket."""
         notes = []
         payload = basket.basket_payload(given, notes)
         if payload == None:
             self._journal.refuse(notes)
-            return
+            return False
         self._journal.notes(notes)
-        self._basket = given
-        self._publish('basket', given)
         self._journal.check('basket', payload)
         sid = self._visitor.touch()['sid']
         fingerprint = basket.basket_fingerprint(payload)
         if memory.basket_already_sent(self._read('basket'), sid, fingerprint):
             self._journal.note(['basket_unchanged'])
-            return
+            return True
         self._write('basket', memory.basket_text(sid, fingerprint))
         self._record('setbasket', {'basket': payload}, None, {'basket': payload})
+        return True
 
     def get_basket(self):
         return self._basket
 
-    def add_to_basket(self, product_id, quantity):
+    def add_to_basket(self, product_id, quantity, extra):
         notes = []
         pid = coerce.coerce_id(product_id, 'product_id', notes)
         if pid == None:
@@ -176,25 +321,49 @@ class Engine:
             prims.append(notes, ['add_bad', product_id])
             self._journal.refuse(notes)
             return
+        fields = {'product_id': pid, 'quantity': count}
+        more = self._extra(extra, notes)
+        if more != None:
+            fields['extra'] = more
         self._journal.notes(notes)
-        self._record('addtobasket', {'product_id': pid, 'quantity': count}, None, {'product_id': pid, 'quantity': count})
+        self._record('addtobasket', fields, None, fields)
 
-    def checkout(self, stage):
+    def view_product(self, product_id):
+        """`viewProduct(pid)`: a product seen outside its own page (a quick view, a carousel)."""
+        notes = []
+        pid = coerce.coerce_id(product_id, 'product_id', notes)
+        if pid == None:
+            prims.append(notes, ['view_no_product'])
+            self._journal.refuse(notes)
+            return
+        self._journal.notes(notes)
+        self._record('viewproduct', {'product_id': pid}, pid, {'product_id': pid})
+
+    def checkout(self, stage, extra):
         notes = []
         value = coerce.coerce_stage(stage, notes)
         if value == None:
             prims.append(notes, ['checkout_bad'])
             self._journal.refuse(notes)
             return
-        self._record('checkout', {'stage': value}, value, {'stage': value})
+        fields = {'stage': value}
+        more = self._extra(extra, notes)
+        if more != None:
+            fields['extra'] = more
+        self._journal.notes(notes)
+        self._record('checkout', fields, value, fields)
 
-    def transaction(self, order_id):
+    def transaction(self, order_id, extra):
         notes = []
         value = coerce.coerce_id(order_id, 'order id', notes)
         if value == None:
             prims.append(notes, ['transaction_no_id'])
             self._journal.refuse(notes)
             return
+        fields = {'order_id': value}
+        more = self._extra(extra, notes)
+        if more != None:
+            fields['extra'] = more
         self._journal.notes(notes)
         self._transaction = True
         orders = memory.orders_in(self._read('orders'))
@@ -202,12 +371,32 @@ class Engine:
             self._journal.note(['order_seen', value])
             return
         self._write('orders', memory.orders_text(orders, value))
-        self._record('transaction', {'order_id': value}, value, {'order_id': value})
+        self._record('transaction', fields, value, fields)
+
+    # --- custom events ---------------------------------------------------------------------------
+
+    def track(self, custom_type, data, callback):
+        """`track(type, data, callback)`: a store's own event; `callback` is called about
+        TRACK_CALLBACK_DELAY_MS later (sent or not: the deployed tag does the same)."""
+        notes = []
+        kind = coerce.coerce_text(custom_type, 'event type', MAX_CUSTOM_TYPE_LENGTH, notes)
+        if kind == None:
+            prims.append(notes, ['track_no_type'])
+            self._journal.refuse(notes)
+        else:
+            fields = coerce.coerce_object(data, 'event data', MAX_PAGE_DATA_BYTES, notes)
+            self._journal.notes(notes)
+            self._record('custom', {'custom_type': kind, 'data': fields if fields != None else {}}, kind,
+                         {'custom_type': kind, 'data': fields})
+        if prims.is_function(callback):
+            env = self._env
+            env.set_timer(lambda: env.call_method(None, callback), TRACK_CALLBACK_DELAY_MS)
 
     def settle(self):
         """The page has settled (loaded a moment ago, or is being left): release calls still
         held for want of an `init`, and check what a page should have done by now."""
         self._gate.settle()
+        self.form_check()
         if self._confirmation and not self._transaction:
             self._confirmation = False
             self._journal.warn(['confirmation_without_transaction'])

@@ -98,3 +98,6 @@ class Journal:
 
     def entries(self):
         return self._entries
+
+    def enabled(self):
+        return self._enabled

@@ -26,8 +26,6 @@ def __pragma__(*args):
 
 from tracker import browser, config, journal, page, prims
 
-DEBUG_COOKIE = 'om_debug'
-DEBUG_COOKIE_MAX_AGE_S = 24 * 3600
 DEBUG_FILE = 'ometria.debug.js'
 MARKER = '__ometria_tag__'
 
@@ -40,11 +38,11 @@ def debug_switch(env):
         cut = prims.find(fragment, 'om_debug')
         if cut >= 0:
             if prims.starts_with(prims.substring(fragment, cut + 8, None), '=off'):
-                env.write_cookie(DEBUG_COOKIE, '', 0, None)
+                env.write_cookie(page.DEBUG_COOKIE, '', 0, None)
                 return False
-            env.write_cookie(DEBUG_COOKIE, '1', DEBUG_COOKIE_MAX_AGE_S, None)
+            env.write_cookie(page.DEBUG_COOKIE, '1', page.DEBUG_COOKIE_MAX_AGE_S, None)
             return True
-    return env.read_cookie(DEBUG_COOKIE) == '1'
+    return env.read_cookie(page.DEBUG_COOKIE) == '1'
 
 
 def public_object(existing):
@@ -110,7 +108,7 @@ def start():
     tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on else None
     log = journal.Journal(debug_on)
     settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
-                'cookie_domain': config.COOKIE_DOMAIN}
+                'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS}
     tag = page.Page(env, target, settings, log)
     # What the debug module (a separate file) and support engineers reach: quoted names only.
     Object.defineProperty(target, MARKER, {

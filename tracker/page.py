@@ -15,13 +15,22 @@ held for want of an `init` are released, the doctor's end-of-page checks run); `
 (`pagehide`: settle, then send what is pending by beacon); `hidden()` / `shown()`
 (`visibilitychange`); `restored()` (back from the back/forward cache); `online()`.
 
-`settings`: 'account_id', 'collector_url', 'cookie_domain'. Pure: everything from the browser
-arrives in `env`.
+Forms: with the account's opt-in (`identify_forms`), a valid email address typed into an
+email-like field of any form (on change, or when the form is submitted; never a password field)
+identifies the visitor. In debug mode, a form holding an email that is submitted with no identify
+following it gets a warning: the broken hook shows the moment it breaks.
+
+`settings`: 'account_id', 'collector_url', 'cookie_domain', 'identify_forms'. Pure: everything
+from the browser arrives in `env`.
 """
 
 from tracker import api, delivery, engine, prims
 
 SETTLE_DELAY_MS = 2000
+DEBUG_COOKIE = 'om_debug'
+DEBUG_COOKIE_MAX_AGE_S = 24 * 3600
+# How long after a form holding an email is submitted the doctor waits for the store's identify.
+FORM_CHECK_DELAY_MS = 1500
 
 
 class Page:
@@ -38,13 +47,18 @@ class Page:
             target[name] = value
 
         self.engine = engine.Engine(env, settings, self.delivery, journal, publish)
-        self._api = api.make_api(self.engine, journal)
+        # Compared here, not where the setting is defined: a comparison with the sentinel's own text
+        # would be folded away by the minifier before the setting is stamped in.
+        self._identify_forms = settings['identify_forms'] == '1'
+        self._api = api.make_api(self.engine, journal, {'observe_inputs': lambda selector: self.observe_inputs(selector),
+                                                        'set_debug': lambda on: self.set_debug(on)})
 
     def start(self):
         for name in api.PUBLIC_NAMES:
             self._target[name] = self._api[name]
         self.delivery.start()
         self.engine.start()
+        self._watch_forms()
         raw = self._env.raw_data()
         if raw != None:
             try:
@@ -65,6 +79,32 @@ class Page:
             problem = self._env.call_method(None, loaded)
             if problem != None:
                 self._journal.warn(['onloaded_failed', problem])
+
+    def _watch_forms(self):
+        env = self._env
+        tag = self.engine
+        if self._identify_forms:
+            env.watch_changes(None, lambda value: tag.identify_from_form(value, 'form'))
+            env.watch_submits(lambda value: tag.identify_from_form(value, 'form'))
+        elif self._journal.enabled():
+            def submitted(value):
+                tag.form_submitted(value)
+                env.set_timer(lambda: tag.form_check(), FORM_CHECK_DELAY_MS)
+            env.watch_submits(submitted)
+
+    def observe_inputs(self, selector):
+        """`observeEmailInputs(selector)`: a valid email typed into an input matching `selector`
+        identifies the visitor."""
+        if not prims.is_string(selector) or len(selector) == 0:
+            self._journal.warn(['bad_selector', selector])
+            return
+        tag = self.engine
+        self._env.watch_changes(selector, lambda value: tag.identify_from_form(value, 'observe'))
+
+    def set_debug(self, on):
+        """`setDebugLogging(bool)`: the debug switch's cookie (a day) set or cleared, then a reload."""
+        self._env.write_cookie(DEBUG_COOKIE, '1' if on == True else '', DEBUG_COOKIE_MAX_AGE_S if on == True else 0, None)
+        self._env.reload()
 
     def settle(self):
         self.engine.settle()

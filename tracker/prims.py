@@ -19,7 +19,7 @@ import re as _re
 from urllib.parse import quote as _quote
 from urllib.parse import unquote as _unquote
 
-JSON = Math = Object = Array = String = RegExp = Number = TextEncoder = None
+JSON = Math = Object = Array = String = RegExp = Number = TextEncoder = Date = None
 encodeURIComponent = decodeURIComponent = parseFloat = __typeof__ = None
 
 
@@ -132,6 +132,14 @@ def starts_with(text, prefix):
     return text.startswith(prefix)
     # __pragma__ ('noskip')
     return text.indexOf(prefix) == 0
+
+
+def ends_with(text, suffix):
+    """True when `text` ends with `suffix`."""
+    # __pragma__ ('skip')
+    return text.endswith(suffix)
+    # __pragma__ ('noskip')
+    return len(text) >= len(suffix) and text.substring(len(text) - len(suffix)) == suffix
 
 
 def lower(text):
@@ -273,6 +281,15 @@ def number_text(number):
     return repr(float(number))
     # __pragma__ ('noskip')
     return String(number)
+
+
+def utc_day(time_ms):
+    """The UTC date of `time_ms` (ms since the epoch) as YYYY-MM-DD."""
+    # __pragma__ ('skip')
+    import datetime as _datetime
+    return _datetime.datetime.fromtimestamp(time_ms / 1000, _datetime.timezone.utc).strftime('%Y-%m-%d')
+    # __pragma__ ('noskip')
+    return __new__(Date(time_ms)).toISOString().substring(0, 10)
 
 
 def parse_decimal(text):

@@ -1,9 +1,11 @@
 """The visitor cookie and the 30-minute session, as pure functions over its text and the time.
 
 The cookie is named `ometria`; its value is a URL query string, `cid=<visitor>&sid=<session>&
-seen=<ms>`, because Magento's server side parses it that way and reads `sid`. `seen` is the time
-of the last activity: a session ends after SESSION_IDLE_TIMEOUT_MS without one. The rule reads a
-stored time, not the cookie's expiry, so it behaves the same under a test's fake clock.
+seen=<ms>[&nv=1]`, because Magento's server side parses it that way and reads `sid`. `seen` is the
+time of the last activity: a session ends after SESSION_IDLE_TIMEOUT_MS without one. The rule reads
+a stored time, not the cookie's expiry, so it behaves the same under a test's fake clock. `nv=1`
+marks the visitor's first session (`ometria.isNewVisitor()`). A value an older tag wrote with a
+`2_` prefix is read too (`legacy.py`).
 
 Pure: imports only `prims`. Reading and writing the cookie is the browser edge's job.
 """
@@ -49,8 +51,10 @@ def valid_id(value):
 
 
 def read_visitor(cookie_text):
-    """The visitor state held in the cookie text: {'cid', 'sid', 'seen'}, or None when the cookie
-    is missing or holds no usable visitor id."""
+    """The visitor state held in the cookie text: {'cid', 'sid', 'seen', 'first'}, or None when the
+    cookie is missing or holds no usable visitor id."""
+    if prims.is_string(cookie_text) and prims.starts_with(cookie_text, '2_'):
+        cookie_text = prims.url_decode(prims.substring(cookie_text, 2, None))
     fields = parse_cookie_value(cookie_text)
     if not prims.has_key(fields, 'cid') or not valid_id(fields['cid']):
         return None
@@ -58,36 +62,41 @@ def read_visitor(cookie_text):
     if prims.has_key(fields, 'seen'):
         seen = prims.parse_decimal(fields['seen'])
     sid = fields['sid'] if prims.has_key(fields, 'sid') and valid_id(fields['sid']) else None
-    return {'cid': fields['cid'], 'sid': sid, 'seen': seen}
+    first = prims.has_key(fields, 'nv') and fields['nv'] == '1'
+    return {'cid': fields['cid'], 'sid': sid, 'seen': seen, 'first': first}
 
 
-def touch(previous, now_ms, new_id):
+def touch(previous, now_ms, new_id, rule):
     """The visitor state after an activity at `now_ms`.
 
     `previous` is the state read from the cookie (or kept in memory), None for a first visit;
-    `new_id()` makes a fresh id. Returns {'cid', 'sid', 'seen', 'new_visitor', 'new_session',
-    'write'}: a new visitor gets a new cid and sid; a session with no activity for more than
-    SESSION_IDLE_TIMEOUT_MS, or none at all, gets a new sid; `write` says the cookie must be
+    `new_id()` makes a fresh id; `rule` is None, or what attribution decided on a page load
+    ('new': a new external source starts a new session; 'keep': an internal referrer keeps it).
+    Returns {'cid', 'sid', 'seen', 'first', 'new_visitor', 'new_session', 'write'}: a new visitor
+    gets a new cid and sid (and is in their first session); a session with no activity for more
+    than SESSION_IDLE_TIMEOUT_MS, or none at all, gets a new sid; `write` says the cookie must be
     rewritten (something changed, or `seen` is SEEN_WRITE_INTERVAL_MS old)."""
     if previous == None:
-        return {'cid': new_id(), 'sid': new_id(), 'seen': now_ms, 'new_visitor': True,
+        return {'cid': new_id(), 'sid': new_id(), 'seen': now_ms, 'first': True, 'new_visitor': True,
                 'new_session': True, 'write': True}
     seen = previous['seen']
-    idle = seen == None or previous['sid'] == None or now_ms - seen > SESSION_IDLE_TIMEOUT_MS
+    idle = seen == None or previous['sid'] == None or rule == 'new' or \
+        (now_ms - seen > SESSION_IDLE_TIMEOUT_MS and rule != 'keep')
     if idle:
-        return {'cid': previous['cid'], 'sid': new_id(), 'seen': now_ms, 'new_visitor': False,
+        return {'cid': previous['cid'], 'sid': new_id(), 'seen': now_ms, 'first': False, 'new_visitor': False,
                 'new_session': True, 'write': True}
     # A clock set back (seen in the future) keeps the session and rewrites `seen`.
     stale = now_ms - seen >= SEEN_WRITE_INTERVAL_MS or now_ms < seen
     return {'cid': previous['cid'], 'sid': previous['sid'], 'seen': now_ms if stale else seen,
-            'new_visitor': False, 'new_session': False, 'write': stale}
+            'first': previous['first'], 'new_visitor': False, 'new_session': False, 'write': stale}
 
 
 def cookie_value(state):
     """The cookie value that stores the visitor `state`."""
     return format_cookie_value(
-        {'cid': state['cid'], 'sid': state['sid'], 'seen': prims.number_text(state['seen'])},
-        ['cid', 'sid', 'seen'],
+        {'cid': state['cid'], 'sid': state['sid'], 'seen': prims.number_text(state['seen']),
+         'nv': '1' if state['first'] else None},
+        ['cid', 'sid', 'seen', 'nv'],
     )
 
 

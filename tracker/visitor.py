@@ -1,37 +1,67 @@
 """The visitor and session of this page: the cookie touched by every call (`session.py` holds the
-rules), and the journal lines that say what happened to them.
+rules), where the session came from (`attribution.py`), and the journal lines that say what
+happened to them.
 
-Pure: time, cookies and ids come from `env`.
+A visitor first seen by an older Ometria tag keeps their visitor id: with no `ometria` cookie,
+the ids of `OMuser` / `OMud` are taken over and those cookies deleted (`legacy.py`).
+
+The session's source is remembered per account (`ometria:<account>:source`, with the session id)
+and the visitor's first ever source for good (`...:first_source`).
+
+Pure: time, cookies, storage and ids come from `env`.
 """
 
-from tracker import prims, session
+from tracker import attribution, keys, legacy, prims, session
 
 COOKIE_READ_INTERVAL_MS = 1000
 
 
 class Visitor:
     """The visitor cookie as this page sees it. `touch()` returns the visitor state after an
-    activity now ({'cid', 'sid', 'seen', 'new_visitor', 'new_session', 'write'}), writing the
-    cookie when it changed. The cookie is read again at most every COOKIE_READ_INTERVAL_MS
-    (another tab may have started a session): a burst of calls costs one read."""
+    activity now ({'cid', 'sid', 'seen', 'first', 'new_visitor', 'new_session', 'write'}),
+    writing the cookie when it changed. The cookie is read again at most every
+    COOKIE_READ_INTERVAL_MS (another tab may have started a session): a burst of calls costs one
+    read. `start(landing)` is the page load's touch, with the landing page's attribution."""
 
-    def __init__(self, env, cookie_domain, journal):
+    def __init__(self, env, account_id, cookie_domain, journal):
         self._env = env
+        self._account = account_id
         self._domain = cookie_domain
         self._journal = journal
         self._state = None
         self._read_at = 0
+        self.source = None
+        self.first_source = None
+
+    def _read_cookie(self):
+        env = self._env
+        stored = session.read_visitor(env.read_cookie(session.COOKIE_NAME))
+        if stored == None:
+            cid = legacy.old_visitor_id(env.read_cookie('OMuser'), env.read_cookie('OMud'))
+            if cid != None:
+                stored = {'cid': cid, 'sid': None, 'seen': None, 'first': False}
+                for name in legacy.OLD_COOKIES:
+                    env.write_cookie(name, '', 0, None)
+                    env.write_cookie(name, '', 0, session.cookie_domain(env.host(), self._domain))
+                self._journal.note(['legacy_cookie', cid])
+        return stored
 
     def touch(self):
+        return self._touch(None, False, None)
+
+    def _touch(self, rule, read, stored):
+        """The touch itself; `read`: the cookie was just read, giving `stored`."""
         env = self._env
         moment = prims.floor(env.now_ms())
         previous = self._state
-        if previous == None or moment - self._read_at >= COOKIE_READ_INTERVAL_MS or moment < self._read_at:
-            stored = session.read_visitor(env.read_cookie(session.COOKIE_NAME))
+        if not read and (previous == None or moment - self._read_at >= COOKIE_READ_INTERVAL_MS or moment < self._read_at):
+            stored = self._read_cookie()
+            read = True
+        if read:
             self._read_at = moment
             if stored != None:
                 previous = stored
-        state = session.touch(previous, moment, lambda: env.new_id())
+        state = session.touch(previous, moment, lambda: env.new_id(), rule)
         if state['write']:
             env.write_cookie(session.COOKIE_NAME, session.cookie_value(state), session.COOKIE_MAX_AGE_S,
                              session.cookie_domain(env.host(), self._domain))
@@ -42,8 +72,35 @@ class Visitor:
         self._state = state
         return state
 
-    def start(self):
-        """At tag start: touch, and say whether the session is new or goes on."""
-        state = self.touch()
+    def start(self, landing):
+        """At tag start: touch with the landing page's attribution (`attribution.landing_source`),
+        say whether the session is new or goes on, and settle the session's source."""
+        stored = self._read_cookie()
+        idle = None
+        if stored != None and stored['seen'] != None and stored['sid'] != None:
+            idle = prims.floor(self._env.now_ms()) - stored['seen']
+        state = self._touch(attribution.session_rule(landing['kind'], idle), True, stored)
         self._journal.line('new_session' if state['new_session'] else 'existing_session', [state['sid']], None)
+        self._settle_source(state, landing)
         return state
+
+    def _settle_source(self, state, landing):
+        env = self._env
+        saved = prims.from_json(env.store_get(keys.storage_key(self._account, 'source')))
+        current = prims.read_key(saved, 'src') if prims.is_plain_object(saved) and \
+            prims.read_key(saved, 'sid') == state['sid'] else None
+        source = current
+        if landing['kind'] == 'campaign' or (current == None and landing['kind'] != 'keep'):
+            source = landing['source'] if landing['source'] != None else attribution.direct_source(env.now_ms())
+        if current != None and attribution.same_source(current, source):
+            self._journal.line('source_continued', [source], source)
+        elif source != None:
+            self._journal.line('source_changed', [source], source)
+        self.source = source
+        env.store_set(keys.storage_key(self._account, 'source'), prims.to_json({'sid': state['sid'], 'src': source}))
+        first = prims.from_json(env.store_get(keys.storage_key(self._account, 'first_source')))
+        if prims.is_plain_object(first):
+            self.first_source = first
+        elif source != None:
+            self.first_source = source
+            env.store_set(keys.storage_key(self._account, 'first_source'), prims.to_json(source))

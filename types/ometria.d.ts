@@ -45,6 +45,22 @@ declare global {
     setUrl(url: string): OmetriaBasket;
     /** The same as setUrl (the spelling some stores use). */
     setURL(url: string): OmetriaBasket;
+    /** Extra data carried with the basket (the deployed tag's). */
+    setData(data: OmetriaData): OmetriaBasket;
+    setProperties(properties: OmetriaData): OmetriaBasket;
+  }
+
+  /** What `ometria._debug()` gives support engineers. */
+  interface OmetriaDebugSnapshot {
+    account: string;
+    cookieId: string;
+    sessionId: string;
+    userIdentity: string | null;
+    isNewVisitor: boolean;
+    storeId: string | null;
+    linked: boolean;
+    source: OmetriaData | null;
+    firstSource: OmetriaData | null;
   }
 
   interface OmetriaBasketConstructor {
@@ -73,12 +89,37 @@ declare global {
     getBasket(): OmetriaBasket | null;
     /** The last basket given to setBasket (read by third-party scripts). */
     basket?: OmetriaBasket;
-    /** An add-to-basket click; quantity defaults to 1. */
-    trackAddToBasket(productId: OmetriaId, quantity?: number | string): void;
+    /** An add-to-basket click; quantity defaults to 1; `extra` is sent with the event. */
+    trackAddToBasket(productId: OmetriaId, quantity?: number | string, extra?: OmetriaData): void;
     /** A checkout step: a number (1, 2...) or a name ("payment"). */
-    trackCheckout(stage: number | string): void;
+    trackCheckout(stage: number | string, extra?: OmetriaData): void;
     /** An order (its order id, or web id), recorded once. */
-    trackTransaction(orderId: OmetriaId): void;
+    trackTransaction(orderId: OmetriaId, extra?: OmetriaData): void;
+    /** A custom event (type: at most 32 characters); `callback` runs about 250 ms later. */
+    track(type: string, data?: OmetriaData, callback?: () => void): void;
+    /** Data about the identified visitor (nothing is sent before identify). */
+    setProfileData(data: OmetriaData): void;
+    /** A product seen outside its own page (a quick view, a carousel). */
+    viewProduct(productId: OmetriaId): void;
+    /** The next pageview's type and data, where `init` gives none. */
+    setPageType(pageType: OmetriaPageType | string): void;
+    setPageData(pageData: OmetriaData): void;
+    /** The remembered identity, or null. */
+    getIdentity(): string | null;
+    /** True during the visitor's first session. */
+    isNewVisitor(): boolean;
+    /** Mark the session as linked to a server-side session. */
+    linkSession(linked: boolean): void;
+    /** A valid email typed into an input matching `selector` identifies the visitor. */
+    observeEmailInputs(selector: string): void;
+    /** Turn the #om_debug overlay on or off (a one-day cookie), then reload. */
+    setDebugLogging(on: boolean): void;
+    /** Ids and state for support engineers. */
+    _debug(): OmetriaDebugSnapshot;
+    /** Not supported by this tag: does nothing but warn in the overlay. */
+    ajaxFormSubmit(...args: unknown[]): void;
+    /** Not supported by this tag: does nothing but warn in the overlay. */
+    request(...args: unknown[]): void;
     /** The Magento data layer, when the store writes one. */
     raw_data?: OmetriaRawData;
     /** Called once after the tag loads. */

@@ -13,7 +13,8 @@
     // Rebuild the whole basket from the cart and hand it to the tag (it sends only changes).
     sendBasket: function (cart) {
       var ometria = tag();
-      if (!ometria || !cart) { return; }
+      // The Magento flavour's basket reaches the tag through the ommage cookie, not from here.
+      if (!ometria || !cart || flavour === 'magento') { return; }
       var basket = new ometria.Basket();
       basket.setId(cart.id);
       basket.setTotal(cart.total, cart.currency);
@@ -22,6 +23,7 @@
       ometria.setBasket(basket);
     },
     cart: function (change) {
+      change.flavour = flavour;
       return fetch('/api/cart', {method: 'POST', body: JSON.stringify(change), credentials: 'same-origin',
                                  headers: {'Content-Type': 'application/json'}})
         .then(function (response) { return response.json(); })
@@ -92,12 +94,12 @@
   function onNewsletter(event) {
     event.preventDefault();
     var email = event.target.querySelector('input[name=email]').value;
-    fetch('/api/newsletter', {method: 'POST', body: JSON.stringify({email: email}),
+    fetch('/api/newsletter', {method: 'POST', body: JSON.stringify({email: email, flavour: flavour}),
                               headers: {'Content-Type': 'application/json'}})
       .then(function (response) { return response.json(); })
       .then(function (answer) {
         var ometria = tag();
-        if (answer.ok && ometria) { ometria.identify(answer.email); }
+        if (answer.ok && ometria && flavour !== 'magento') { ometria.identify(answer.email); }
         document.getElementById('newsletter-done').hidden = false;
       });
   }

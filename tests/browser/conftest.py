@@ -75,7 +75,8 @@ def stack(tmp_path_factory):
     accounts = (
         f'[accounts.{ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n\n'
         f'[accounts.strict]\ncollector_url = "{proxy.url}"\norigins = ["http://allowed.example"]\n\n'
-        f'[accounts.other]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n'
+        f'[accounts.other]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n\n'
+        f'[accounts.forms]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nidentify_forms = true\n'
     )
     collector = CollectorProcess(workdir, accounts, port=port)
     collector.start()

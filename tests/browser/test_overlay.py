@@ -40,11 +40,13 @@ def test_without_the_switch_the_tag_leaves_dom_and_console_alone(shop, page):
 
 def test_the_switch_is_remembered_for_a_day_and_off_clears_it(shop, page, context):
     page.goto(shop.page(body='<script>ometria.init("homepage");</script>') + '#om_debug')
-    assert overlay_lines(page)[:3] == ['NEW COOKIE ID', f'NEW SESSION: {page_sid(context)}', 'Event: pageview (homepage)']
+    assert overlay_lines(page)[:5] == ['NEW COOKIE ID', f'NEW SESSION: {page_sid(context)}', 'SOURCE CHANGED: (direct) / (none)',
+                                       'Not identified', 'Event: pageview (homepage)']
     cookie = next(c for c in context.cookies() if c['name'] == 'om_debug')
     assert 23.9 * 3600 < cookie['expires'] - time.time() <= 24 * 3600
     page.goto(shop.page(body='<script>ometria.init("listing");</script>'))
-    assert overlay_lines(page)[:2] == [f'EXISTING SESSION: {page_sid(context)}', 'Event: pageview (listing)']
+    assert overlay_lines(page)[:4] == [f'EXISTING SESSION: {page_sid(context)}', 'SOURCE CONTINUED: (direct) / (none)',
+                                       'Not identified', 'Event: pageview (listing)']
     page.goto(shop.page(body='<script>ometria.init("listing");</script>') + '#om_debug=off')
     assert rows(page) is None
     assert not [c for c in context.cookies() if c['name'] == 'om_debug']
@@ -66,7 +68,8 @@ def test_every_event_message_and_its_details_on_click(shop, page):
             'ometria.trackTransaction("000000145");</script>')
     page.goto(shop.page(body=body) + '#om_debug')
     assert overlay_lines(page) == [
-        'NEW COOKIE ID', f'NEW SESSION: {page_sid(page.context)}', 'Event: pageview (product)', 'Event: identify',
+        'NEW COOKIE ID', f'NEW SESSION: {page_sid(page.context)}', 'SOURCE CHANGED: (direct) / (none)', 'Not identified',
+        'Event: pageview (product)', 'Event: identify',
         'Identified: dev@example.com', 'Event: setbasket', 'Event: addtobasket', 'Event: checkout (payment)',
         'Event: transaction (000000145)',
     ]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+# The documented calls, then the deployed tag's others (spec: deployed-tag.md section 1).
 PUBLIC_NAMES = ['init', 'identify', 'Basket', 'setBasket', 'getBasket', 'trackAddToBasket', 'trackCheckout',
-                'trackTransaction']
+                'trackTransaction', 'track', 'setProfileData', 'viewProduct', 'setPageType', 'setPageData', 'getIdentity',
+                'isNewVisitor', 'linkSession', 'observeEmailInputs', 'setDebugLogging', '_debug', 'ajaxFormSubmit',
+                'request']
 
 SNAPSHOT = """
 window.__snapshot = function () {

@@ -100,7 +100,10 @@ def run_in_chromium(vector: dict, shop, page, page_errors) -> dict:
                 f'/v-{vector["name"]}{route}', f'/v-{vector["name"]}{path}')
             if first and '#' not in path:
                 url += '#om_debug'
-            page.goto(url, referer=spec.get('referrer') or None)
+            for name, value in spec.get('set_cookies', {}).items():
+                page.context.add_cookies([{'name': name, 'value': value, 'url': url}])
+            referrer = spec.get('referrer', '').replace('$origin', shop.store.url(f'/v-{vector["name"]}'))
+            page.goto(url, referer=referrer or None)
             page.wait_for_function("() => window.ometria && typeof window.ometria.init === 'function'")
             first = False
         elif 'call' in step:

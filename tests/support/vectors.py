@@ -9,7 +9,9 @@ A vector:
     {"name": ..., "steps": [...], "expect": [events...], "expect_lines": [[lines of page 1], ...]}
 Steps:
     {"page": {"path": "/p/1", "referrer": "", "ometria": {...}, "onLoad": [calls], "onLoad_throws": "msg",
-              "tag": "sync"|"async", "storage": "blocked"}}   a new page load
+              "tag": "sync"|"async", "storage": "blocked", "set_cookies": {"ommage": "..."}}}   a new page
+      load; a referrer starting with "$origin" is a page of the store itself; `set_cookies` are
+      there when the page loads (as a store's server would have set them)
     {"call": "init", "args": [...]}              ometria.init(...); "b.setTotal" calls a saved object
     {"call": "Basket", "as": "b"}                keeps the result as "b"
     {"advance_ms": 1860000}                      time passes (timers fire)
@@ -19,7 +21,9 @@ Argument values: JSON, plus {"$ref": "b"}, {"$js": "undefined"|"NaN"|"Infinity"|
 "cyclic"|"function"}, {"$repeat": ["ab", 1000]} (a long string).
 
 Normalisation: event ids, visitor ids and session ids become $e1, $c1, $s1... in order of first
-appearance; `ts` becomes whole seconds since the start; URLs lose their origin.
+appearance (ids an older tag wrote, named `legacy-...` in the vectors, are kept as they are);
+`ts` becomes whole seconds since the start; URLs (a basket's deep link too) lose their origin;
+a source's `day` becomes "$day".
 """
 
 from __future__ import annotations
@@ -96,7 +100,8 @@ def perform(call: dict, target: dict, refs: dict):
     return result
 
 
-SETTINGS = {'account_id': 'shop', 'collector_url': 'https://collector.test/collect', 'cookie_domain': ''}
+SETTINGS = {'account_id': 'shop', 'collector_url': 'https://collector.test/collect', 'cookie_domain': '',
+            'identify_forms': ''}
 
 
 def run_in_cpython(vector: dict) -> dict:
@@ -131,8 +136,10 @@ def run_in_cpython(vector: dict) -> dict:
 
                 target['onLoad'] = on_load
             raw = target.get('raw_data') if isinstance(target.get('raw_data'), dict) else None
-            env = FakeEnv(browser, href=CPYTHON_ORIGIN + spec.get('path', '/'), referrer=spec.get('referrer', ''),
-                          raw_data=raw)
+            for name, value in spec.get('set_cookies', {}).items():
+                browser.cookies[name] = value
+            referrer = spec.get('referrer', '').replace('$origin', CPYTHON_ORIGIN)
+            env = FakeEnv(browser, href=CPYTHON_ORIGIN + spec.get('path', '/'), referrer=referrer, raw_data=raw)
             log = journal.Journal(True)
             tag = tag_page.Page(env, target, SETTINGS, log)
             tag.start()
@@ -161,6 +168,8 @@ def normalize(events: list[dict], lines: list[list[str]], origin: str) -> dict:
     counters = {'e': 0, 'c': 0, 's': 0}
 
     def token(kind: str, value: str) -> str:
+        if value.startswith('legacy-'):
+            return value
         if value not in tokens:
             counters[kind] += 1
             tokens[value] = f'${kind}{counters[kind]}'
@@ -171,6 +180,7 @@ def normalize(events: list[dict], lines: list[list[str]], origin: str) -> dict:
             return url[len(origin):] or '/'
         return url
 
+    site_origin = re.match(r'^https?://[^/]+', origin).group(0)
     result = []
     for event in events:
         event = dict(event)
@@ -181,6 +191,14 @@ def normalize(events: list[dict], lines: list[list[str]], origin: str) -> dict:
         event['url'] = strip_origin(event['url'])
         if event['type'] == 'pageview':
             event['referrer'] = strip_origin(event['referrer'])
+            for key in ('source', 'first_source'):
+                if event.get(key):
+                    event[key] = {**event[key], 'day': '$day'}
+        if event['type'] == 'setbasket':
+            # A deep link the tag builds is on the site's origin (not under the vector's page prefix).
+            url = event['basket']['url']
+            if isinstance(url, str) and url.startswith(site_origin):
+                event['basket'] = {**event['basket'], 'url': url[len(site_origin):]}
         event.pop('seq', None)
         event.pop('received_at', None)
         result.append(event)

@@ -18,9 +18,17 @@ const size: number = window.ometria.basket ? window.ometria.basket.size : 0;
 ometria.trackAddToBasket(4521, '2');
 ometria.trackCheckout(2);
 ometria.trackCheckout('payment');
-ometria.trackTransaction('000000145');
+ometria.trackTransaction('000000145', { coupon: 'SPRING' });
+ometria.track('wishlist', { pid: '1001' }, () => undefined);
+ometria.viewProduct(2002);
+ometria.setProfileData({ first_name: 'Ada' });
+const who: string | null = ometria.getIdentity();
+const fresh: boolean = ometria.isNewVisitor();
+ometria.observeEmailInputs('#newsletter input[type=email]');
+const snapshot = ometria._debug();
+const session: string = snapshot.sessionId;
 
 window.ometria.raw_data = { type: 'product', store: 1, data: { id: '1001' } };
 window.onOmetriaLoaded = () => { ometria.init(); };
 
-export { again, size };
+export { again, fresh, session, size, who };

@@ -173,6 +173,20 @@ class FakeEnv:
     def global_function(self, name):
         return self.global_functions.get(name)
 
+    # the page itself
+    def replace_url(self, url):
+        self.page['href'] = url
+        self.page.setdefault('replaced', []).append(url)
+
+    def reload(self):
+        self.page['reloads'] = self.page.get('reloads', 0) + 1
+
+    def watch_changes(self, selector, on_value):
+        self.page.setdefault('change_watchers', []).append((selector, on_value))
+
+    def watch_submits(self, on_value):
+        self.page.setdefault('submit_watchers', []).append(on_value)
+
 
 def delivered_events(browser: Browser, accepted_only: bool = True) -> list[dict]:
     """Events in the requests the collector accepted (2xx), in order, each id once."""

@@ -10,7 +10,7 @@ import pytest
 
 from collector.stamp import SENTINELS, StampError, TagSettings, js_string_literal, stamp, validate_account_id
 
-GENERIC = 'var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d=\'__OM_COOKIE_DOMAIN__\';go(a,c,d);'
+GENERIC = 'var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d=\'__OM_COOKIE_DOMAIN__\',f="__OM_IDENTIFY_FORMS__";go(a,c,d,f);'
 
 
 def run_js(code: str) -> str:
@@ -20,9 +20,9 @@ def run_js(code: str) -> str:
 def test_stamped_values_read_back_exactly_in_javascript():
     """Quotes, backslashes, </script>, U+2028 and non-ASCII survive as the same string in JS."""
     tricky = 'https://c.example/x?q="a\'b"\\</script><b>&\u2028\u2029é'
-    text = stamp(GENERIC.replace('go(a,c,d)', 'console.log(JSON.stringify([a,c,d]))'),
-                 TagSettings('acme', tricky, 'shop.example'))
-    assert json.loads(run_js(text)) == ['acme', tricky, 'shop.example']
+    text = stamp(GENERIC.replace('go(a,c,d,f)', 'console.log(JSON.stringify([a,c,d,f]))'),
+                 TagSettings('acme', tricky, 'shop.example', '1'))
+    assert json.loads(run_js(text)) == ['acme', tricky, 'shop.example', '1']
 
 
 def test_stamped_text_is_inert_inside_an_html_script_element():

@@ -37,6 +37,7 @@ window.__probe = {
     'prims.is_finite': prims.is_finite,
     'prims.floor': prims.floor,
     'prims.byte_hex': prims.byte_hex,
+    'prims.utc_day': prims.utc_day,
     'prims.to_json': prims.to_json,
     'prims.from_json': prims.from_json,
     'prims.replace_lone_surrogates': prims.replace_lone_surrogates,
