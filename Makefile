@@ -9,7 +9,10 @@ ACCOUNT ?=
 COLLECTOR ?=
 COOKIE_DOMAIN ?=
 IDENTIFY_FORMS ?=
-BUILD_FLAGS = $(if $(IDENTIFY_FORMS),--identify-forms,)
+CONSENT ?=
+CONSENT_TOOL ?=
+CONSENT_CATEGORY ?=
+BUILD_FLAGS = $(if $(IDENTIFY_FORMS),--identify-forms,) $(if $(CONSENT),--consent '$(CONSENT)' --consent-tool '$(CONSENT_TOOL)' --consent-category '$(CONSENT_CATEGORY)',)
 PORT ?= 8000
 PYTEST_ARGS ?=
 

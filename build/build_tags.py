@@ -51,10 +51,10 @@ import brotli
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collector.accounts import AccountsError, load_accounts  # noqa: E402
+from collector.accounts import Account, AccountsError, consent_problem, load_accounts  # noqa: E402
 from collector.stamp import StampError, TagSettings, stamp, validate_account_id  # noqa: E402
 
-DEFAULT_BUDGET_GZIP_BYTES = 13 * 1024
+DEFAULT_BUDGET_GZIP_BYTES = 14 * 1024
 DEBUG_BUDGET_GZIP_BYTES = 10 * 1024
 DEBUG_FILE = 'ometria.debug.js'
 DEBUG_INTEGRITY_SENTINEL = '__OM_DEBUG_INTEGRITY__'
@@ -348,7 +348,12 @@ def settings_from_args(args: argparse.Namespace) -> list[TagSettings]:
         if not args.collector:
             raise BuildError('--account needs --collector URL')
         validate_account_id(args.account)
-        return [TagSettings(args.account, args.collector, args.cookie_domain or '', '1' if args.identify_forms else '')]
+        account = Account(args.account, args.collector, (), args.cookie_domain or '', args.identify_forms,
+                          args.consent, args.consent_tool, args.consent_category, args.gpc)
+        problem = consent_problem(account.consent, account.consent_tool, account.consent_category, account.gpc)
+        if problem:
+            raise BuildError(problem)
+        return [account.tag_settings(args.collector)]
     accounts = load_accounts(args.accounts)
     missing = [a.account_id for a in accounts.values() if not a.collector_url]
     if missing:
@@ -363,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--cookie-domain', default='', help='cookie domain to stamp (default: page host minus www.)')
     parser.add_argument('--identify-forms', action='store_true',
                         help='the tag identifies a valid email typed into any form (the account opt-in)')
+    parser.add_argument('--consent', default='', choices=['', 'required'], help='required: nothing before consent')
+    parser.add_argument('--consent-tool', default='', help='cookiebot, onetrust or gcm')
+    parser.add_argument('--consent-category', default='', help="the consent tool's category for Ometria")
+    parser.add_argument('--gpc', default='refuse', choices=['refuse', 'ignore'], help='Global Privacy Control')
     parser.add_argument('--accounts', default=str(ROOT / 'accounts.toml'), help='accounts file (default: accounts.toml)')
     parser.add_argument('--dev', action='store_true', help='readable bundle with a source map back to tracker/*.py')
     parser.add_argument('--generic-only', action='store_true', help='build the generic bundle, stamp nothing')

@@ -5,6 +5,10 @@
     origins = ["http://127.0.0.1:8000"]               # store origins allowed to send (CORS); "*": any
     cookie_domain = ""                                # optional; default: the page's host minus "www."
     identify_forms = false                            # optional; true: identify emails typed into any form
+    consent = "required"                              # optional: nothing is stored or sent before consent
+    consent_tool = "cookiebot"                        # optional: cookiebot, onetrust or gcm (else setConsent)
+    consent_category = "marketing"                    # the tool's category (OneTrust: C0004; gcm: analytics_storage)
+    gpc = "refuse"                                    # optional: refuse (default) or ignore Global Privacy Control
 """
 
 from __future__ import annotations
@@ -31,14 +35,35 @@ class Account:
     origins: tuple[str, ...] = field(default_factory=tuple)
     cookie_domain: str = ''
     identify_forms: bool = False
+    consent: str = ''
+    consent_tool: str = ''
+    consent_category: str = ''
+    gpc: str = 'refuse'
 
     def tag_settings(self, collector_url: str) -> TagSettings:
         """What is stamped into this account's tag, with `collector_url`."""
-        return TagSettings(self.account_id, collector_url, self.cookie_domain, '1' if self.identify_forms else '')
+        consent = ','.join([self.consent, self.consent_tool, self.consent_category, self.gpc]) if self.consent else ''
+        return TagSettings(self.account_id, collector_url, self.cookie_domain, '1' if self.identify_forms else '', consent)
 
     def allows_origin(self, origin: str) -> bool:
         """True when a browser page at `origin` may send this account's events."""
         return '*' in self.origins or origin in self.origins
+
+
+CONSENT_TOOLS = ('', 'cookiebot', 'onetrust', 'gcm')
+
+
+def consent_problem(consent: object, consent_tool: object, consent_category: object, gpc: object) -> str | None:
+    """What is wrong with an account's consent settings, or None."""
+    if consent not in ('', 'required'):
+        return 'consent is "required" or absent'
+    if consent_tool not in CONSENT_TOOLS:
+        return f'consent_tool is one of {", ".join(t for t in CONSENT_TOOLS if t)}'
+    if not isinstance(consent_category, str) or ',' in consent_category or (consent_tool and not consent_category):
+        return 'consent_category names the category of consent_tool (no commas)'
+    if gpc not in ('refuse', 'ignore'):
+        return 'gpc is "refuse" or "ignore"'
+    return None
 
 
 def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
@@ -54,7 +79,8 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
             raise AccountsError(f'{source}: {error}') from None
         if not isinstance(entry, dict):
             raise AccountsError(f'{source}: account {account_id!r} must be a table')
-        unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain', 'identify_forms'}
+        unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain', 'identify_forms', 'consent', 'consent_tool',
+                                'consent_category', 'gpc'}
         if unknown:
             raise AccountsError(f'{source}: account {account_id!r} has unknown keys {sorted(unknown)}')
         collector_url = entry.get('collector_url', '')
@@ -67,8 +93,13 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         identify_forms = entry.get('identify_forms', False)
         if not isinstance(identify_forms, bool):
             raise AccountsError(f'{source}: account {account_id!r}: identify_forms is true or false')
+        consent = {key: entry.get(key, default) for key, default in
+                   (('consent', ''), ('consent_tool', ''), ('consent_category', ''), ('gpc', 'refuse'))}
+        problem = consent_problem(**consent)
+        if problem:
+            raise AccountsError(f'{source}: account {account_id!r}: {problem}')
         accounts[account_id] = Account(account_id, collector_url, tuple(o.rstrip('/') for o in origins), cookie_domain,
-                                       identify_forms)
+                                       identify_forms, **consent)
     return accounts
 
 

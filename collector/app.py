@@ -7,6 +7,8 @@ Routes:
 - `GET /api/events?account=&since=&limit=`: stored events, oldest first (`since`: a `seq`).
 - `GET /api/rejects?account=&since=`: events set aside by validation, with the reason.
 - `GET /api/stats`: this process's counters.
+- `POST /api/erase` `{"account", "email"}` or `{"account", "cid"}`: erase one shopper's data;
+  `GET /api/erasures?account=`: when erasures happened and what they deleted (no identifiers).
 - `GET /live?account=`: a page listing the latest events, refreshed every second.
 - `GET /healthz`.
 With `demo`, the demo store (`demo_site/`) is served too.
@@ -23,6 +25,9 @@ from forwarding headers only through `--trusted-proxies`; nothing a client sends
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import time
 from collections import Counter
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,6 +54,9 @@ __all__ = ['create_app', 'app_from_env', 'collector_urls', 'open_store']
 STATIC = Path(__file__).resolve().parent / 'static'
 TAG_MAX_AGE_S = 300
 STORE_BUSY_RETRY_AFTER_S = 2
+MAX_ERASE_BODY_BYTES = 4096
+PRUNE_BATCH_ROWS = 500
+PRUNE_PAUSE_S = 0.05
 MAX_READ_LIMIT = 5000
 MAX_SEQ = 2**63 - 1
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
@@ -61,6 +69,7 @@ PAGE_HEADERS = {
     'X-Frame-Options': 'DENY',
 }
 READ_HEADERS = {'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'}
+VISITOR_ID = re.compile(r'[A-Za-z0-9_-]{1,64}')
 
 
 class BodyTooLarge(Exception):
@@ -300,6 +309,45 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
     async def api_stats(request: Request) -> Response:
         return JSONResponse(dict(stats), headers=READ_HEADERS)
 
+    @reader
+    async def api_erase(request: Request) -> Response:
+        try:
+            body = await read_limited_body(request, MAX_ERASE_BODY_BYTES, settings.body_timeout_s)
+            asked = json.loads(body)
+        except (BodyTooLarge, BodyTimeout, ClientDisconnect, ValueError):
+            asked = None
+        if not isinstance(asked, dict) or asked.get('account') not in accounts or \
+                (('email' in asked) == ('cid' in asked)):
+            return JSONResponse({'error': 'give {"account", "email"} or {"account", "cid"}'}, status_code=400,
+                                headers=READ_HEADERS)
+        email, cid = asked.get('email'), asked.get('cid')
+        if (email is not None and not (isinstance(email, str) and 0 < len(email) <= 320)) or \
+                (cid is not None and not (isinstance(cid, str) and VISITOR_ID.fullmatch(cid))):
+            return JSONResponse({'error': 'email is an address, cid a visitor id'}, status_code=400, headers=READ_HEADERS)
+        erased = await store.erase(asked['account'], email, cid)
+        stats['erasures'] += 1
+        return JSONResponse({'events': erased.events, 'rejects': erased.rejects}, headers=READ_HEADERS)
+
+    @reader
+    async def api_erasures(request: Request) -> Response:
+        params = read_params(request)
+        if isinstance(params, Response):
+            return params
+        return JSONResponse(await store.read_erasures(*params), headers=READ_HEADERS)
+
+    async def prune_forever() -> None:
+        """Delete events older than --retention-days, a small batch at a time (intake waits for at
+        most one batch), then sleep until the next round."""
+        while True:
+            cutoff = int(time.time() * 1000) - settings.retention_days * 86_400_000
+            try:
+                while await store.prune(cutoff, PRUNE_BATCH_ROWS) > 0:
+                    stats['pruned_batches'] += 1
+                    await asyncio.sleep(PRUNE_PAUSE_S)
+            except Exception:  # noqa: BLE001 -- a busy database: try again next round
+                stats['prune_errors'] += 1
+            await asyncio.sleep(settings.retention_interval_s)
+
     async def live(request: Request) -> Response:
         token = request.query_params.get('token')
         if token is not None:
@@ -329,9 +377,12 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
     async def lifespan(app):
         nonlocal store
         store = store_factory(settings)
+        pruning = asyncio.create_task(prune_forever()) if settings.retention_days > 0 else None
         try:
             yield
         finally:
+            if pruning is not None:
+                pruning.cancel()
             store.close()
 
     routes = [
@@ -341,6 +392,8 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         Route('/api/events', api_events, methods=['GET']),
         Route('/api/rejects', api_rejects, methods=['GET']),
         Route('/api/stats', api_stats, methods=['GET']),
+        Route('/api/erase', api_erase, methods=['POST']),
+        Route('/api/erasures', api_erasures, methods=['GET']),
         Route('/live', live, methods=['GET']),
         Route('/static/{name}', static, methods=['GET']),
         Route('/healthz', healthz, methods=['GET']),

@@ -61,6 +61,9 @@ OPTIONS = (
     Option('trusted_proxies', '--trusted-proxies', 'OMETRIA_TRUSTED_PROXIES', '',
            'comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed '
            '(default: none; client addresses are the TCP peers)'),
+    Option('retention_days', '--retention-days', 'OMETRIA_RETENTION_DAYS', 0,
+           'delete events received more than this many days ago, in the background (0: keep them)', int),
+    Option('retention_interval_s', '--retention-interval', 'OMETRIA_RETENTION_INTERVAL', 60.0, argparse.SUPPRESS, float),
     Option('demo', '--demo', 'OMETRIA_DEMO', False, 'also serve the demo store (opens the live page with a token)',
            bool),
     Option('own_origin', '--own-origin', 'OMETRIA_OWN_ORIGIN', '', argparse.SUPPRESS),
@@ -86,6 +89,8 @@ class Settings:
     collector_url: str = _DEFAULTS['collector_url']
     api_token: str = _DEFAULTS['api_token']
     trusted_proxies: str = _DEFAULTS['trusted_proxies']
+    retention_days: int = _DEFAULTS['retention_days']
+    retention_interval_s: float = _DEFAULTS['retention_interval_s']
     demo: bool = _DEFAULTS['demo']
     # The demo's own origin (http://<bind>:<port>): the collect URL stamped into demo tags and an
     # origin the demo account accepts. Set by `serve --demo` from its bind address, never from a

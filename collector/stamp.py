@@ -33,6 +33,7 @@ SENTINELS = {
     'collector_url': '__OM_COLLECTOR_URL__',
     'cookie_domain': '__OM_COOKIE_DOMAIN__',
     'identify_forms': '__OM_IDENTIFY_FORMS__',
+    'consent': '__OM_CONSENT__',
 }
 _QUOTES = ('"', "'", '`')
 _LEFTOVER = re.compile(r'__OM_[A-Z_]+__')
@@ -52,6 +53,8 @@ class TagSettings:
     cookie_domain: str = ''
     # '1': the tag identifies a valid email typed into any form of the page; '': it does not.
     identify_forms: str = ''
+    # 'required,<tool>,<category>,<gpc>' when the account requires consent (tracker/consent.py), else ''.
+    consent: str = ''
 
 
 def validate_account_id(account_id: object) -> str:

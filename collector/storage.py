@@ -8,7 +8,11 @@
   waiting in one transaction and answers each handler once its rows are committed and fsynced. A
   204 therefore means "on disk", and throughput does not die on one transaction per event.
 
-Another engine (PostgreSQL, say) implements the same four methods.
+Privacy: `erase` deletes everything stored for one shopper (an email address, or a visitor id),
+and records that it happened (when, which kind of identifier, how many rows) without keeping the
+identifier; `prune` deletes events older than a time, in small batches.
+
+Another engine (PostgreSQL, say) implements the same methods.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import NamedTuple, Protocol
 
 from collector.validation import RejectedEvent, ValidEvent
 
-__all__ = ['EventStore', 'SQLiteEventStore', 'StoreBusy', 'StoreResult', 'StoredEvent']
+__all__ = ['Erasure', 'EventStore', 'SQLiteEventStore', 'StoreBusy', 'StoreResult', 'StoredEvent']
 
 MAX_WAITING_WRITES = 2000
 MAX_WRITES_PER_TRANSACTION = 500
@@ -49,6 +53,14 @@ CREATE TABLE IF NOT EXISTS rejects (
     sample TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rejects_by_account ON rejects (account, seq);
+CREATE TABLE IF NOT EXISTS erasures (
+    seq INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    erased_at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    rejects INTEGER NOT NULL
+);
 """
 
 
@@ -74,12 +86,25 @@ class StoreResult:
     rejected: int
 
 
+class Erasure(NamedTuple):
+    """What an erasure deleted."""
+
+    events: int
+    rejects: int
+
+
 class EventStore(Protocol):
     async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult: ...
 
     async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]: ...
 
     async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]: ...
+
+    async def erase(self, account: str, email: str | None, cid: str | None) -> Erasure: ...
+
+    async def read_erasures(self, account: str, since: int, limit: int) -> list[dict]: ...
+
+    async def prune(self, before_ms: int, batch: int) -> int: ...
 
     def close(self) -> None: ...
 
@@ -202,6 +227,64 @@ class SQLiteEventStore:
     async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]:
         """Events set aside by validation, oldest first."""
         return await asyncio.to_thread(self.read_rejects_sync, account, since, limit)
+
+    def erase_sync(self, account: str, email: str | None, cid: str | None) -> Erasure:
+        connection = self._reader()
+        with connection:
+            connection.execute('BEGIN IMMEDIATE')
+            if email is not None:
+                cids = [row[0] for row in connection.execute(
+                    "SELECT DISTINCT cid FROM events WHERE account = ? AND json_extract(body, '$.uid') = ?",
+                    (account, email))]
+                marks = [email, *cids]
+            else:
+                cids, marks = [cid], [cid]
+            before = connection.total_changes
+            if email is not None:
+                connection.execute("DELETE FROM events WHERE account = ? AND json_extract(body, '$.uid') = ?",
+                                   (account, email))
+            for visitor in cids:
+                connection.execute('DELETE FROM events WHERE account = ? AND cid = ?', (account, visitor))
+            events = connection.total_changes - before
+            before = connection.total_changes
+            for mark in marks:
+                connection.execute('DELETE FROM rejects WHERE account = ? AND instr(sample, ?) > 0', (account, mark))
+            rejects = connection.total_changes - before
+            connection.execute('INSERT INTO erasures (account, erased_at, kind, events, rejects) VALUES (?, ?, ?, ?, ?)',
+                               (account, int(time.time() * 1000), 'email' if email is not None else 'cid', events, rejects))
+        return Erasure(events, rejects)
+
+    async def erase(self, account: str, email: str | None, cid: str | None) -> Erasure:
+        """Delete the events and set-aside samples of one shopper: those with `uid` = `email` and
+        every event of the visitor ids seen with it; or every event of visitor `cid`."""
+        return await asyncio.to_thread(self.erase_sync, account, email, cid)
+
+    def read_erasures_sync(self, account: str, since: int, limit: int) -> list[dict]:
+        rows = self._reader().execute(
+            'SELECT seq, erased_at, kind, events, rejects FROM erasures WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
+            (account, since, limit)).fetchall()
+        return [{'seq': s, 'erased_at': at, 'kind': kind, 'events': e, 'rejects': r} for s, at, kind, e, r in rows]
+
+    async def read_erasures(self, account: str, since: int, limit: int) -> list[dict]:
+        return await asyncio.to_thread(self.read_erasures_sync, account, since, limit)
+
+    def prune_sync(self, before_ms: int, batch: int) -> int:
+        connection = self._reader()
+        with connection:
+            connection.execute('BEGIN IMMEDIATE')
+            # The oldest rows come first in seq order: the scan stops after `batch` matches.
+            deleted = connection.execute(
+                'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? ORDER BY seq LIMIT ?)',
+                (before_ms, batch)).rowcount
+            deleted += connection.execute(
+                'DELETE FROM rejects WHERE seq IN (SELECT seq FROM rejects WHERE received_at < ? ORDER BY seq LIMIT ?)',
+                (before_ms, batch)).rowcount
+        return deleted
+
+    async def prune(self, before_ms: int, batch: int) -> int:
+        """Delete at most `batch` events (and set-aside events) received before `before_ms`;
+        returns how many went. One short transaction: intake waits at most that long."""
+        return await asyncio.to_thread(self.prune_sync, before_ms, batch)
 
     def close(self) -> None:
         if not self._closed:

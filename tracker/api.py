@@ -13,7 +13,7 @@ from tracker import basket
 PUBLIC_NAMES = ['init', 'identify', 'Basket', 'setBasket', 'getBasket', 'trackAddToBasket',
                 'trackCheckout', 'trackTransaction', 'track', 'setProfileData', 'viewProduct', 'setPageType',
                 'setPageData', 'getIdentity', 'isNewVisitor', 'linkSession', 'observeEmailInputs', 'setDebugLogging',
-                '_debug', 'ajaxFormSubmit', 'request']
+                '_debug', 'ajaxFormSubmit', 'request', 'setConsent', 'forget']
 
 
 def guarded(name, call, journal):
@@ -32,8 +32,9 @@ def guarded(name, call, journal):
 
 
 def make_api(engine, journal, page_calls):
-    """The public functions, keyed by their published names. `page_calls` holds the two that act
-    on the page rather than record: 'observe_inputs(selector)' and 'set_debug(on)'.
+    """The public functions, keyed by their published names. `page_calls` holds those that act
+    on the page rather than record: 'observe_inputs(selector)', 'set_debug(on)',
+    'set_consent(granted)' and 'forget()'.
 
     The documented calls: `init(pageType, pageData, storeId)` (`init()` re-reads the data layer),
     `identify(email, profile)`, `setBasket(basket)`, `getBasket()`, `trackAddToBasket(productId,
@@ -42,7 +43,7 @@ def make_api(engine, journal, page_calls):
     `viewProduct(pid)`, `setPageType(t)`, `setPageData(obj)`, `getIdentity()`, `isNewVisitor()`,
     `linkSession(bool)`, `observeEmailInputs(selector)`, `setDebugLogging(bool)`, `_debug()`;
     `ajaxFormSubmit` and `request` (a newsletter form posted to Ometria's own API) do nothing but
-    warn."""
+    warn. Consent and privacy: `setConsent(bool)`, `forget()`."""
     def unsupported(name):
         return guarded(name, lambda a, b, c: journal.warn(['unsupported', name]), journal)
 
@@ -68,4 +69,6 @@ def make_api(engine, journal, page_calls):
         '_debug': guarded('_debug', lambda a, b, c: engine.snapshot(), journal),
         'ajaxFormSubmit': unsupported('ajaxFormSubmit'),
         'request': unsupported('request'),
+        'setConsent': guarded('setConsent', lambda a, b, c: page_calls['set_consent'](a), journal),
+        'forget': guarded('forget', lambda a, b, c: page_calls['forget'](), journal),
     }

@@ -14,6 +14,13 @@ test compares the two):
   retry_after)` gets 0 on a network error or timeout) and `beacon(url, body)`;
 - timers: `set_timer(callback, ms)`, `clear_timer(handle)`;
 - the store's hooks: `call_method(owner, function)`, `global_function(name)`;
+- consent: `hold()` (from now on cookies and storage live in the page's memory only: nothing is
+  read from or written to the browser's), `release()` (write what was held, and use the browser's
+  again), `drop_held()` (forget what was held), `erase(prefix, cookie_names, domain)` (delete
+  storage keys and cookies, held or not), `write_necessary_cookie(name, value, max_age_s)` (a
+  cookie that is written even while held: the consent choice, the debug switch), `gpc()` (Global
+  Privacy Control), `watch_consent(tool, category, decide)` (a consent tool's state now and its
+  changes, as `decide(True|False)`: `consent.py` reads them);
 - the page itself: `replace_url(url)` (the address bar, without a reload or a history entry),
   `reload()`, `watch_changes(selector, on_value)` (a changed input matching `selector`, or, for
   None, any email-like field: `forms.py`) and `watch_submits(on_value)` (a submitted form's first
@@ -36,7 +43,7 @@ def __new__(value):
     return value
 # __pragma__ ('noskip')
 
-from tracker import events, forms, keys, prims
+from tracker import consent, events, forms, keys, prims
 
 REQUEST_TIMEOUT_MS = 10 * 1000
 STORAGE_PROBE_KEY = keys.PREFIX + 'probe'
@@ -100,6 +107,41 @@ def local_storage():
         return None
 
 
+def read_cookie_now(name):
+    """The browser's cookie `name`, or None."""
+    text = page_value(lambda: window.document.cookie)
+    if not prims.is_string(text):
+        return None
+    for part in prims.split_text(text, ';'):
+        part = prims.trim(part)
+        if prims.starts_with(part, name + '='):
+            return prims.substring(part, len(name) + 1, None)
+    return None
+
+
+def watch_data_layer(see):
+    """Each command in `window.dataLayer` (Google's tag manager and gtag push there), now and
+    from now on: `see(command)`. The array is created if the page has none yet (gtag keeps an
+    existing one), and its `push` wrapped, calling the page's own first."""
+    try:
+        layer = window.dataLayer
+        if not prims.is_list(layer):
+            layer = []
+            window.dataLayer = layer
+        for command in layer:
+            see(command)
+        __pragma__('js', '{}', '''(function (dl, see) {
+            var push = dl.push;
+            dl.push = function () {
+                var result = push.apply (dl, arguments);
+                for (var i = 0; i < arguments.length; i++) { try { see (arguments [i]); } catch (e) {} }
+                return result;
+            };
+        }) (layer, see)''')
+    except:  # noqa: E722
+        pass
+
+
 def email_field(element):
     """True for an email-like form field (`forms.is_email_field` over its attributes)."""
     return forms.is_email_field(element.tagName, element.getAttribute('type'), element.getAttribute('name'),
@@ -123,6 +165,8 @@ class BrowserEnv:
         self._target = target
         self._local = local_storage()
         self._memory = {}
+        self._held = False
+        self._cookies = {}
 
     def now_ms(self):
         return window.Date.now()
@@ -163,25 +207,30 @@ class BrowserEnv:
 
     def read_cookie(self, name):
         """The value of the first-party cookie `name`, or None (also when cookies are blocked)."""
-        text = page_value(lambda: window.document.cookie)
-        if not prims.is_string(text):
-            return None
-        for part in prims.split_text(text, ';'):
-            part = prims.trim(part)
-            if prims.starts_with(part, name + '='):
-                return prims.substring(part, len(name) + 1, None)
-        return None
+        if self._held:
+            return self._cookies[name][0] if prims.has_key(self._cookies, name) else None
+        return read_cookie_now(name)
 
     def write_cookie(self, name, value, max_age_s, domain):
         """Set the first-party cookie `name` (Path=/, SameSite=Lax, Secure on https). With a
         `domain` that the browser refuses, the cookie is written for the host alone. A `max_age_s`
         of 0 deletes it."""
+        if self._held:
+            if max_age_s == 0:
+                prims.delete_key(self._cookies, name)
+            else:
+                self._cookies[name] = [value, max_age_s, domain]
+            return
+        self.write_necessary_cookie(name, value, max_age_s, domain)
+
+    def write_necessary_cookie(self, name, value, max_age_s, domain):
+        """`write_cookie`, even while held."""
         try:
             secure = '; Secure' if window.location.protocol == 'https:' else ''
             base = name + '=' + value + '; Max-Age=' + prims.number_text(max_age_s) + '; Path=/; SameSite=Lax' + secure
             if domain != None:
                 window.document.cookie = base + '; Domain=' + domain
-                if max_age_s == 0 or self.read_cookie(name) == value:
+                if max_age_s == 0 or read_cookie_now(name) == value:
                     return
             window.document.cookie = base
         except:  # noqa: E722
@@ -190,7 +239,7 @@ class BrowserEnv:
     def store_get(self, key):
         if prims.has_key(self._memory, key):
             return self._memory[key]
-        if self._local != None:
+        if self._local != None and not self._held:
             try:
                 return self._local.getItem(key)
             except:  # noqa: E722
@@ -198,7 +247,7 @@ class BrowserEnv:
         return None
 
     def store_set(self, key, text):
-        if self._local != None:
+        if self._local != None and not self._held:
             try:
                 self._local.setItem(key, text)
                 prims.delete_key(self._memory, key)
@@ -211,7 +260,7 @@ class BrowserEnv:
 
     def store_remove(self, key):
         prims.delete_key(self._memory, key)
-        if self._local != None:
+        if self._local != None and not self._held:
             try:
                 self._local.removeItem(key)
             except:  # noqa: E722
@@ -219,7 +268,7 @@ class BrowserEnv:
 
     def store_keys(self):
         found = prims.keys_of(self._memory)
-        if self._local != None:
+        if self._local != None and not self._held:
             try:
                 count = self._local.length
                 for index in range(count):
@@ -282,6 +331,63 @@ class BrowserEnv:
         """The page's global function `name` (`window[name]`), or None."""
         found = page_value(lambda: window[name])
         return found if prims.is_function(found) else None
+
+    def hold(self):
+        self._held = True
+
+    def release(self):
+        self._held = False
+        held = self._cookies
+        self._cookies = {}
+        for name in prims.keys_of(held):
+            self.write_cookie(name, held[name][0], held[name][1], held[name][2])
+        for key in prims.keys_of(self._memory):
+            self.store_set(key, self._memory[key])
+
+    def drop_held(self):
+        self._cookies = {}
+        self._memory = {}
+
+    def erase(self, prefix, cookie_names, domain):
+        held = self._held
+        self._held = False
+        for key in self.store_keys():
+            if prims.starts_with(key, prefix):
+                self.store_remove(key)
+        self._held = held
+        for name in cookie_names:
+            prims.delete_key(self._cookies, name)
+            self.write_necessary_cookie(name, '', 0, domain)
+            self.write_necessary_cookie(name, '', 0, None)
+
+    def gpc(self):
+        return page_value(lambda: window.navigator.globalPrivacyControl) == True
+
+    def watch_consent(self, tool, category, decide):
+        def tell(decision):
+            if decision != None:
+                decide(decision)
+
+        def cookiebot(event):
+            bot = page_value(lambda: window.Cookiebot)
+            if bot:
+                tell(consent.cookiebot_decision(bot.consent, bot.hasResponse, category))
+
+        def onetrust(event):
+            trust = page_value(lambda: window.OneTrust)
+            answered = page_value(lambda: trust.IsAlertBoxClosed()) if trust else None
+            tell(consent.onetrust_decision(page_value(lambda: window.OnetrustActiveGroups), answered, category))
+
+        if tool == 'cookiebot':
+            cookiebot(None)
+            for name in ['CookiebotOnConsentReady', 'CookiebotOnAccept']:
+                listen(window, name, cookiebot)
+            listen(window, 'CookiebotOnDecline', lambda event: decide(False))
+        elif tool == 'onetrust':
+            onetrust(None)
+            listen(window, 'OneTrustGroupsUpdated', onetrust)
+        elif tool == 'gcm':
+            watch_data_layer(lambda command: tell(consent.gcm_decision(command, category)))
 
     def replace_url(self, url):
         try:

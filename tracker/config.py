@@ -11,4 +11,6 @@ COLLECTOR_URL = '__OM_COLLECTOR_URL__'
 COOKIE_DOMAIN = '__OM_COOKIE_DOMAIN__'
 # '1': identify a valid email address typed into any form of the page (the account's opt-in).
 IDENTIFY_FORMS = '__OM_IDENTIFY_FORMS__'
+# `required,<tool>,<category>,<gpc>` when the account requires consent, else '' (consent.py).
+CONSENT = '__OM_CONSENT__'
 DEBUG_INTEGRITY = '__OM_DEBUG_INTEGRITY__'

@@ -28,12 +28,27 @@ How an event travels:
    and the collector keeps one.
 
 Where storage is missing or throws, the same rules hold in memory for the page's life.
+
+Consent (`page.py`): `hold()` keeps events in the outbox without sending anything (consent
+pending; the env keeps storage in memory meanwhile), `send_again()` starts sending (consent given:
+what was held goes first, with its ids and times), `refuse()` drops what is held and everything
+after it (consent refused), and `forget()` empties the outbox (`ometria.forget()`).
 """
 
 from tracker import keys, outbox, prims
 
 LEASE_MS = 60 * 1000
 ADOPT_INTERVAL_MS = 10 * 1000
+SENDING = 'sending'
+HOLDING = 'holding'
+REFUSING = 'refusing'
+
+
+def ids_of_events(events):
+    ids = []
+    for event in events:
+        prims.append(ids, event['id'])
+    return ids
 
 
 def ids_of(entries):
@@ -64,6 +79,7 @@ class Delivery:
         self._stored = False
         self._leaving = False
         self._beaconed = {}
+        self._mode = SENDING
         self.stats = {'events': 0, 'requests': 0, 'accepted': 0, 'retries': 0, 'beacons': 0,
                       'dropped_cap': 0, 'dropped_rejected': 0, 'dropped_oversize': 0}
 
@@ -136,6 +152,9 @@ class Delivery:
         """Queue events (each already complete, with its id); refused when larger than
         outbox.MAX_EVENT_BYTES. Returns the ids queued."""
         queued = []
+        if self._mode == REFUSING:
+            self._observe(ids_of_events(new_events), 'refused')
+            return queued
         for event in new_events:
             entry = outbox.new_entry(event)
             if entry == None:
@@ -161,7 +180,7 @@ class Delivery:
         if self._last_adopt == None or now - self._last_adopt >= ADOPT_INTERVAL_MS:
             self._adopt()
         self._persist()
-        if len(prims.keys_of(self._busy)) > 0 or len(self._entries) == 0:
+        if self._mode != SENDING or len(prims.keys_of(self._busy)) > 0 or len(self._entries) == 0:
             return
         until = outbox.wait_until(self._backoff)
         if now < until:
@@ -221,7 +240,7 @@ class Delivery:
         follows `pagehide` does not take it back)."""
         self._leaving = self._leaving or leaving
         now = self._env.now_ms()
-        if now >= self._backoff['hold_until']:
+        if self._mode == SENDING and now >= self._backoff['hold_until']:
             skip = {}
             for event_id in prims.keys_of(self._busy):
                 skip[event_id] = True
@@ -257,6 +276,25 @@ class Delivery:
         """The browser is back online: forget the backoff and try now (a Retry-After stands)."""
         self._set_backoff(outbox.back_online(self._backoff))
         self._schedule(0)
+
+    def hold(self):
+        self._mode = HOLDING
+
+    def send_again(self):
+        self._mode = SENDING
+        self._adopt()
+        self._schedule(0)
+
+    def refuse(self):
+        self._mode = REFUSING
+        self.forget()
+
+    def forget(self):
+        self._observe(ids_of(self._entries), 'refused')
+        self._entries = []
+        self._busy = {}
+        self._beaconed = {}
+        self._persist()
 
     def start(self):
         """On page start: read the shared backoff (`outbox.page_loaded`: one attempt at once)

@@ -122,6 +122,15 @@ def line_text(kind, code, args):
         return 'Identified from a form field (' + ('observeEmailInputs' if args[0] == 'observe' else 'form opt-in') + ')'
     if code == 'source_changed' or code == 'source_continued':
         return ('SOURCE CHANGED: ' if code == 'source_changed' else 'SOURCE CONTINUED: ') + source_text(args[0])
+    if code == 'consent':
+        return 'CONSENT: ' + args[0]
+    if code == 'forgotten':
+        return 'Forgotten: the visitor ids, identity, basket memory and outbox were deleted'
+    if code == 'consent_pending':
+        return ('This account needs the shopper\'s consent and this page got no answer: nothing was stored or sent. '
+                + ('Check that the consent tool (' + args[0] + ') runs on the page and has the category set for Ometria.'
+                   if len(args[0]) > 0 else 'Call ometria.setConsent(true) or ometria.setConsent(false) when the shopper '
+                   'answers the consent banner.'))
     if code == 'ommage':
         return 'Magento cookie (ommage): ' + args[0]
     fields = field_text(code, args)

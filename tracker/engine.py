@@ -392,6 +392,14 @@ class Engine:
             env = self._env
             env.set_timer(lambda: env.call_method(None, callback), TRACK_CALLBACK_DELAY_MS)
 
+    def forget(self):
+        """`ometria.forget()`, after the browser's storage and cookie were erased: this page forgets
+        the visitor too, so the next call starts a new one."""
+        self._visitor.forget()
+        self._uid = None
+        self._basket = None
+        self._linked = False
+
     def settle(self):
         """The page has settled (loaded a moment ago, or is being left): release calls still
         held for want of an `init`, and check what a page should have done by now."""

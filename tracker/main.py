@@ -38,9 +38,9 @@ def debug_switch(env):
         cut = prims.find(fragment, 'om_debug')
         if cut >= 0:
             if prims.starts_with(prims.substring(fragment, cut + 8, None), '=off'):
-                env.write_cookie(page.DEBUG_COOKIE, '', 0, None)
+                env.write_necessary_cookie(page.DEBUG_COOKIE, '', 0, None)
                 return False
-            env.write_cookie(page.DEBUG_COOKIE, '1', page.DEBUG_COOKIE_MAX_AGE_S, None)
+            env.write_necessary_cookie(page.DEBUG_COOKIE, '1', page.DEBUG_COOKIE_MAX_AGE_S, None)
             return True
     return env.read_cookie(page.DEBUG_COOKIE) == '1'
 
@@ -108,7 +108,8 @@ def start():
     tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on else None
     log = journal.Journal(debug_on)
     settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
-                'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS}
+                'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS,
+                'consent': config.CONSENT}
     tag = page.Page(env, target, settings, log)
     # What the debug module (a separate file) and support engineers reach: quoted names only.
     Object.defineProperty(target, MARKER, {

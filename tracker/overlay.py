@@ -24,7 +24,8 @@ HOST_TAG = 'ometria-debug'
 VIEW_KEY = 'ometria:overlay'
 KIND_COLORS = {'info': '#e8eaed', 'event': '#8ab4f8', 'warn': '#fdd663', 'note': '#9aa0a6'}
 STATE_LABELS = {'held': 'held until init', 'queued': 'queued', 'sending': 'sending', 'sent': 'sent',
-                'retrying': 'retrying', 'beacon': 'sent by beacon', 'dropped': 'dropped'}
+                'retrying': 'retrying', 'beacon': 'sent by beacon', 'dropped': 'dropped',
+                'refused': 'not sent: no consent'}
 STATE_COLORS = {'sent': '#81c995', 'retrying': '#fdd663', 'dropped': '#f28b82', 'beacon': '#81c995'}
 
 

@@ -15,16 +15,24 @@ held for want of an `init` are released, the doctor's end-of-page checks run); `
 (`pagehide`: settle, then send what is pending by beacon); `hidden()` / `shown()`
 (`visibilitychange`); `restored()` (back from the back/forward cache); `online()`.
 
+Consent (`consent.py`): an account that requires it starts PENDING unless the shopper's choice
+is remembered: the env holds cookies and storage in memory and delivery holds the events, so
+nothing identifies the browser and nothing leaves the page while the page's calls go on as
+usual. A grant (`ometria.setConsent(true)`, or the account's consent tool) writes what was held
+and sends the held events, with their ids and times, as if consent had come before the page
+loaded; a refusal drops them and keeps the tag silent; withdrawing a grant also deletes the
+visitor cookie, the outbox and everything stored (`forget`).
+
 Forms: with the account's opt-in (`identify_forms`), a valid email address typed into an
 email-like field of any form (on change, or when the form is submitted; never a password field)
 identifies the visitor. In debug mode, a form holding an email that is submitted with no identify
 following it gets a warning: the broken hook shows the moment it breaks.
 
-`settings`: 'account_id', 'collector_url', 'cookie_domain', 'identify_forms'. Pure: everything
-from the browser arrives in `env`.
+`settings`: 'account_id', 'collector_url', 'cookie_domain', 'identify_forms', 'consent'. Pure:
+everything from the browser arrives in `env`.
 """
 
-from tracker import api, delivery, engine, prims
+from tracker import api, consent, delivery, engine, keys, prims, session
 
 SETTLE_DELAY_MS = 2000
 DEBUG_COOKIE = 'om_debug'
@@ -50,15 +58,34 @@ class Page:
         # Compared here, not where the setting is defined: a comparison with the sentinel's own text
         # would be folded away by the minifier before the setting is stamped in.
         self._identify_forms = settings['identify_forms'] == '1'
+        self._account = settings['account_id']
+        self._cookie_domain = settings['cookie_domain']
+        self._consent = consent.settings_from(settings['consent'])
+        self._consent_state = consent.GRANTED
         self._api = api.make_api(self.engine, journal, {'observe_inputs': lambda selector: self.observe_inputs(selector),
-                                                        'set_debug': lambda on: self.set_debug(on)})
+                                                        'set_debug': lambda on: self.set_debug(on),
+                                                        'set_consent': lambda granted: self.set_consent(granted),
+                                                        'forget': lambda: self.forget()})
 
     def start(self):
+        env = self._env
         for name in api.PUBLIC_NAMES:
             self._target[name] = self._api[name]
+        state = consent.initial_state(self._consent, env.read_cookie(consent.COOKIE_NAME), env.gpc())
+        self._consent_state = state
+        if state != consent.GRANTED:
+            env.hold()
+            if state == consent.PENDING:
+                self.delivery.hold()
+            else:
+                self.delivery.refuse()
+        if self._consent['required']:
+            self._journal.line('consent', [state], None)
         self.delivery.start()
         self.engine.start()
         self._watch_forms()
+        if self._consent['required'] and len(self._consent['tool']) > 0:
+            env.watch_consent(self._consent['tool'], self._consent['category'], lambda granted: self.set_consent(granted))
         raw = self._env.raw_data()
         if raw != None:
             try:
@@ -101,13 +128,47 @@ class Page:
         tag = self.engine
         self._env.watch_changes(selector, lambda value: tag.identify_from_form(value, 'observe'))
 
+    def set_consent(self, granted):
+        """The shopper's choice (`ometria.setConsent(bool)`, or the consent tool): see the module
+        docstring. The same choice twice does nothing."""
+        state = consent.GRANTED if granted == True else consent.DENIED
+        if state == self._consent_state:
+            return
+        previous = self._consent_state
+        self._consent_state = state
+        env = self._env
+        env.write_necessary_cookie(consent.COOKIE_NAME, '1' if state == consent.GRANTED else '0',
+                                   consent.COOKIE_MAX_AGE_S, None)
+        self._journal.line('consent', [state], None)
+        if state == consent.GRANTED:
+            env.release()
+            self.delivery.send_again()
+            return
+        if previous == consent.GRANTED:
+            self.forget()
+        env.hold()
+        env.drop_held()
+        self.delivery.refuse()
+
+    def forget(self):
+        """`ometria.forget()`: the visitor's ids, identity, basket memory and outbox are deleted in
+        this browser; the next call starts a new visitor."""
+        self.delivery.forget()
+        self._env.erase(keys.account_prefix(self._account), [session.COOKIE_NAME],
+                        session.cookie_domain(self._env.host(), self._cookie_domain))
+        self.engine.forget()
+        self._journal.line('forgotten', [], None)
+
     def set_debug(self, on):
         """`setDebugLogging(bool)`: the debug switch's cookie (a day) set or cleared, then a reload."""
-        self._env.write_cookie(DEBUG_COOKIE, '1' if on == True else '', DEBUG_COOKIE_MAX_AGE_S if on == True else 0, None)
+        self._env.write_necessary_cookie(DEBUG_COOKIE, '1' if on == True else '', DEBUG_COOKIE_MAX_AGE_S if on == True else 0,
+                                         None)
         self._env.reload()
 
     def settle(self):
         self.engine.settle()
+        if self._consent['required'] and self._consent_state == consent.PENDING:
+            self._journal.warn(['consent_pending', self._consent['tool']])
 
     def loaded(self):
         self._env.set_timer(lambda: self.settle(), SETTLE_DELAY_MS)

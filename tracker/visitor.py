@@ -72,6 +72,12 @@ class Visitor:
         self._state = state
         return state
 
+    def forget(self):
+        self._state = None
+        self._read_at = 0
+        self.source = None
+        self.first_source = None
+
     def start(self, landing):
         """At tag start: touch with the landing page's attribution (`attribution.landing_source`),
         say whether the session is new or goes on, and settle the session's source."""

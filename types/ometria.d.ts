@@ -120,6 +120,10 @@ declare global {
     ajaxFormSubmit(...args: unknown[]): void;
     /** Not supported by this tag: does nothing but warn in the overlay. */
     request(...args: unknown[]): void;
+    /** The shopper's consent choice (for accounts that require consent). */
+    setConsent(granted: boolean): void;
+    /** Delete the visitor's ids, identity, basket memory and outbox in this browser. */
+    forget(): void;
     /** The Magento data layer, when the store writes one. */
     raw_data?: OmetriaRawData;
     /** Called once after the tag loads. */

@@ -76,7 +76,14 @@ def stack(tmp_path_factory):
         f'[accounts.{ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n\n'
         f'[accounts.strict]\ncollector_url = "{proxy.url}"\norigins = ["http://allowed.example"]\n\n'
         f'[accounts.other]\ncollector_url = "{proxy.url}"\norigins = ["*"]\n\n'
-        f'[accounts.forms]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nidentify_forms = true\n'
+        f'[accounts.forms]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nidentify_forms = true\n\n'
+        f'[accounts.consent]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nconsent = "required"\n\n'
+        f'[accounts.cookiebot]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nconsent = "required"\n'
+        'consent_tool = "cookiebot"\nconsent_category = "marketing"\n\n'
+        f'[accounts.onetrust]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nconsent = "required"\n'
+        'consent_tool = "onetrust"\nconsent_category = "C0004"\n\n'
+        f'[accounts.gcm]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nconsent = "required"\n'
+        'consent_tool = "gcm"\nconsent_category = "analytics_storage"\n'
     )
     collector = CollectorProcess(workdir, accounts, port=port)
     collector.start()

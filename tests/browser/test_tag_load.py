@@ -9,7 +9,7 @@ import json
 PUBLIC_NAMES = ['init', 'identify', 'Basket', 'setBasket', 'getBasket', 'trackAddToBasket', 'trackCheckout',
                 'trackTransaction', 'track', 'setProfileData', 'viewProduct', 'setPageType', 'setPageData', 'getIdentity',
                 'isNewVisitor', 'linkSession', 'observeEmailInputs', 'setDebugLogging', '_debug', 'ajaxFormSubmit',
-                'request']
+                'request', 'setConsent', 'forget']
 
 SNAPSHOT = """
 window.__snapshot = function () {

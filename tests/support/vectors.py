@@ -101,7 +101,7 @@ def perform(call: dict, target: dict, refs: dict):
 
 
 SETTINGS = {'account_id': 'shop', 'collector_url': 'https://collector.test/collect', 'cookie_domain': '',
-            'identify_forms': ''}
+            'identify_forms': '', 'consent': ''}
 
 
 def run_in_cpython(vector: dict) -> dict:

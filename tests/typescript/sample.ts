@@ -27,6 +27,8 @@ const fresh: boolean = ometria.isNewVisitor();
 ometria.observeEmailInputs('#newsletter input[type=email]');
 const snapshot = ometria._debug();
 const session: string = snapshot.sessionId;
+ometria.setConsent(true);
+ometria.forget();
 
 window.ometria.raw_data = { type: 'product', store: 1, data: { id: '1001' } };
 window.onOmetriaLoaded = () => { ometria.init(); };

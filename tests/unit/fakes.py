@@ -26,6 +26,7 @@ class Browser:
     storage: dict = field(default_factory=dict)
     cookies_blocked: bool = False
     storage_broken: bool = False
+    gpc: bool = False
     uuid_counter: int = 0
     sent: list = field(default_factory=list)
     # Answer for each POST: a status, or a callable(body) -> status / (status, retry_after).
@@ -49,6 +50,8 @@ class FakeEnv:
         self.memory: dict = {}
         self.page = {'href': href, 'referrer': referrer, 'raw_data': raw_data}
         self.global_functions = global_functions or {}
+        self.held = False
+        self.held_cookies: dict = {}
 
     # time and chance
     def now_ms(self):
@@ -78,11 +81,22 @@ class FakeEnv:
 
     # cookies
     def read_cookie(self, name):
+        if self.held:
+            return self.held_cookies.get(name, (None,))[0]
         if self.browser.cookies_blocked:
             return None
         return self.browser.cookies.get(name)
 
     def write_cookie(self, name, value, max_age_s, domain):
+        if self.held:
+            if max_age_s == 0:
+                self.held_cookies.pop(name, None)
+            else:
+                self.held_cookies[name] = (value, max_age_s, domain)
+            return
+        self.write_necessary_cookie(name, value, max_age_s, domain)
+
+    def write_necessary_cookie(self, name, value, max_age_s, domain):
         self.browser.cookie_writes.append((name, value, max_age_s, domain))
         if self.browser.cookies_blocked:
             return
@@ -95,10 +109,10 @@ class FakeEnv:
     def store_get(self, key):
         if key in self.memory:
             return self.memory[key]
-        return None if self.browser.storage_broken else self.browser.storage.get(key)
+        return None if self.browser.storage_broken or self.held else self.browser.storage.get(key)
 
     def store_set(self, key, text):
-        if self.browser.storage_broken:
+        if self.browser.storage_broken or self.held:
             self.memory[key] = text
             return False
         self.browser.storage[key] = text
@@ -107,12 +121,12 @@ class FakeEnv:
 
     def store_remove(self, key):
         self.memory.pop(key, None)
-        if not self.browser.storage_broken:
+        if not self.browser.storage_broken and not self.held:
             self.browser.storage.pop(key, None)
 
     def store_keys(self):
         keys = list(self.memory)
-        if not self.browser.storage_broken:
+        if not self.browser.storage_broken and not self.held:
             keys += [k for k in self.browser.storage if k not in self.memory]
         return keys
 
@@ -172,6 +186,39 @@ class FakeEnv:
 
     def global_function(self, name):
         return self.global_functions.get(name)
+
+    # consent
+    def hold(self):
+        self.held = True
+
+    def release(self):
+        self.held = False
+        held, self.held_cookies = self.held_cookies, {}
+        for name, (value, max_age_s, domain) in held.items():
+            self.write_cookie(name, value, max_age_s, domain)
+        for key, text in list(self.memory.items()):
+            self.store_set(key, text)
+
+    def drop_held(self):
+        self.held_cookies = {}
+        self.memory = {}
+
+    def erase(self, prefix, cookie_names, domain):
+        held, self.held = self.held, False
+        for key in self.store_keys():
+            if key.startswith(prefix):
+                self.store_remove(key)
+        self.held = held
+        for name in cookie_names:
+            self.held_cookies.pop(name, None)
+            self.write_necessary_cookie(name, '', 0, domain)
+            self.write_necessary_cookie(name, '', 0, None)
+
+    def gpc(self):
+        return self.browser.gpc
+
+    def watch_consent(self, tool, category, decide):
+        self.page.setdefault('consent_watchers', []).append((tool, category, decide))
 
     # the page itself
     def replace_url(self, url):

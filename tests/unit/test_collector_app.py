@@ -25,7 +25,7 @@ ACCOUNTS = parse_accounts({'accounts': {
 }})
 DEBUG_MODULE = '"use strict";(function(){/* the overlay */})();' + 'y();' * 300
 GENERIC = ('"use strict";var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d="__OM_COOKIE_DOMAIN__",'
-           'f="__OM_IDENTIFY_FORMS__";' + 'x();' * 300)
+           'f="__OM_IDENTIFY_FORMS__",g="__OM_CONSENT__";' + 'x();' * 300)
 
 
 @pytest.fixture

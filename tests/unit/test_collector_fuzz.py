@@ -56,7 +56,8 @@ envelopes = st.fixed_dictionaries({
 def client(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('fuzz')
     generic = tmp / 'generic.js'
-    generic.write_text('var a="__OM_ACCOUNT_ID__",b="__OM_COLLECTOR_URL__",c="__OM_COOKIE_DOMAIN__",d="__OM_IDENTIFY_FORMS__";')
+    generic.write_text('var a="__OM_ACCOUNT_ID__",b="__OM_COLLECTOR_URL__",c="__OM_COOKIE_DOMAIN__",'
+                       'd="__OM_IDENTIFY_FORMS__",e="__OM_CONSENT__";')
     accounts = parse_accounts({'accounts': {'shop': {'origins': ['https://shop.example'],
                                                      'collector_url': 'https://c.example/collect'}}})
     settings_ = Settings(db=str(tmp / 'fuzz.sqlite3'), generic_path=str(generic), rate_per_s=0, api_token='t')

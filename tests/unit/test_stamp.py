@@ -10,7 +10,8 @@ import pytest
 
 from collector.stamp import SENTINELS, StampError, TagSettings, js_string_literal, stamp, validate_account_id
 
-GENERIC = 'var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d=\'__OM_COOKIE_DOMAIN__\',f="__OM_IDENTIFY_FORMS__";go(a,c,d,f);'
+GENERIC = ('var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d=\'__OM_COOKIE_DOMAIN__\',f="__OM_IDENTIFY_FORMS__",'
+           'g="__OM_CONSENT__";go(a,c,d,f);')
 
 
 def run_js(code: str) -> str:

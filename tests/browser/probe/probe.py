@@ -5,7 +5,7 @@ parity test can run them compiled, in Chromium, and compare with CPython. Never 
 window = None
 # __pragma__ ('noskip')
 
-from tracker import coerce, doctor, events, identity, outbox, prims, session  # noqa: E402
+from tracker import attribution, coerce, consent, doctor, events, identity, outbox, prims, session, urls  # noqa: E402
 
 
 def worded(notes):
@@ -64,4 +64,12 @@ window.__probe = {
     'outbox.retry_after_ms': outbox.retry_after_ms,
     'events.new_uuid': events.new_uuid,
     'events.page_url': events.page_url,
+    'consent.settings_from': consent.settings_from,
+    'consent.initial_state': consent.initial_state,
+    'consent.cookiebot_decision': consent.cookiebot_decision,
+    'consent.onetrust_decision': consent.onetrust_decision,
+    'consent.gcm_decision': consent.gcm_decision,
+    'urls.without_params': urls.without_params,
+    'urls.host_of': urls.host_of,
+    'attribution.landing_source': attribution.landing_source,
 }

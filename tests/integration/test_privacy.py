@@ -1,0 +1,125 @@
+"""The server side of privacy, against a real collector process and its SQLite file: erasing one
+shopper (by email, with the visitor's other events; or by visitor id) leaves no trace of them
+and a record without the identifier; --retention-days deletes old events in small batches while
+intake goes on."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+
+import httpx
+import pytest
+
+from tests.support.contract import body, event
+from tests.support.servers import API_TOKEN, CollectorProcess, free_port
+
+READER = {'Authorization': f'Bearer {API_TOKEN}'}
+
+
+def start(tmp_path_factory, *extra: str) -> CollectorProcess:
+    port = free_port()
+    accounts = f'[accounts.shop]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["*"]\n'
+    process = CollectorProcess(tmp_path_factory.mktemp('privacy'), accounts, port=port, extra_args=list(extra))
+    process.start()
+    return process
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    process = start(tmp_path_factory)
+    yield process
+    process.stop()
+
+
+def post(server, events) -> None:
+    assert httpx.post(server.url + '/collect', content=body(events), timeout=10).status_code == 204
+
+
+def erase(server, **what) -> httpx.Response:
+    return httpx.post(server.url + '/api/erase', json={'account': 'shop', **what}, headers=READER, timeout=10)
+
+
+def test_erasing_an_email_takes_the_visitors_whole_history_and_keeps_no_identifier(server):
+    email = f'{uuid.uuid4().hex[:8]}@example.com'
+    visitor, other = 'c' + uuid.uuid4().hex[:12], 'c' + uuid.uuid4().hex[:12]
+    mine = [event('pageview', cid=visitor), event('identify', cid=visitor, uid=email, email=email),
+            event('addtobasket', cid=visitor, uid=email)]
+    theirs = [event('pageview', cid=other)]
+    post(server, mine + theirs)
+    bad = {**event('identify', cid=visitor, uid=email, email=email), 'quantity': 'x'}
+    post(server, [bad])
+    assert httpx.post(server.url + '/api/erase', json={'account': 'shop', 'email': email}, timeout=10).status_code == 401
+    answer = erase(server, email=email)
+    assert answer.status_code == 200 and answer.json() == {'events': 3, 'rejects': 1}
+    stored = server.events('shop')
+    assert not [e for e in stored if e['cid'] == visitor or e['uid'] == email]
+    assert [e['id'] for e in stored if e['cid'] == other] == [theirs[0]['id']]
+    assert email not in json.dumps(server.rejects('shop'))
+    record = httpx.get(server.url + '/api/erasures?account=shop', headers=READER, timeout=10).json()[-1]
+    assert (record['kind'], record['events'], record['rejects']) == ('email', 3, 1)
+    with sqlite3.connect(server.db) as connection:
+        assert email not in json.dumps(connection.execute('SELECT * FROM erasures').fetchall())
+
+
+def test_erasing_a_visitor_id(server):
+    visitor = 'c' + uuid.uuid4().hex[:12]
+    post(server, [event('pageview', cid=visitor), event('checkout', cid=visitor)])
+    assert erase(server, cid=visitor).json() == {'events': 2, 'rejects': 0}
+    assert not [e for e in server.events('shop') if e['cid'] == visitor]
+
+
+@pytest.mark.parametrize('request_body', [{'account': 'shop'}, {'account': 'shop', 'email': 'a@b.co', 'cid': 'c1'},
+                                          {'account': 'nope', 'cid': 'c1'}, {'account': 'shop', 'cid': 'bad id'},
+                                          {'account': 'shop', 'email': ''}, []])
+def test_an_erasure_request_must_say_exactly_whom(server, request_body):
+    answer = httpx.post(server.url + '/api/erase', json=request_body, headers=READER, timeout=10)
+    assert answer.status_code == 400
+
+
+def test_retention_deletes_old_events_in_batches_while_intake_goes_on(tmp_path_factory):
+    process = start(tmp_path_factory)
+    old = [event() for _ in range(100)]
+    for _ in range(120):
+        post(process, [event() for _ in range(100)])
+    post(process, old)
+    process.stop()
+    with sqlite3.connect(process.db) as connection:
+        two_days_ago = int(time.time() * 1000) - 2 * 86_400_000
+        connection.execute('UPDATE events SET received_at = ?', (two_days_ago,))
+    process.extra_args = ['--retention-days', '1', '--retention-interval', '0.2']
+    process.start()
+    fresh, slowest = [], []
+    stop = threading.Event()
+
+    def keep_posting():
+        while not stop.is_set():
+            batch = [event() for _ in range(10)]
+            started = time.monotonic()
+            post(process, batch)
+            slowest.append(time.monotonic() - started)
+            fresh.extend(e['id'] for e in batch)
+
+    writer = threading.Thread(target=keep_posting)
+    writer.start()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            with sqlite3.connect(process.db) as connection:
+                left = connection.execute('SELECT count(*) FROM events WHERE received_at < ?',
+                                          (int(time.time() * 1000) - 86_400_000,)).fetchone()[0]
+            if left == 0:
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        writer.join()
+    try:
+        assert left == 0, f'{left} old events left'
+        assert set(fresh) <= {e['id'] for e in process.events('shop')}, 'recent events stay'
+        assert max(slowest) < 2.0, f'intake waited {max(slowest):.2f} s while old events were deleted'
+    finally:
+        process.stop()

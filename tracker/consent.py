@@ -1,0 +1,90 @@
+"""Consent, as pure decisions: the account's settings, the state a page starts in, and what each
+consent tool's state means.
+
+States: PENDING (nothing leaves the page and nothing is stored: the page's calls are held in
+memory), GRANTED (the tag works as usual), DENIED (nothing is stored or sent, and what was held
+is dropped).
+
+The account's settings are stamped into the tag as one text, `required,<tool>,<category>,<gpc>`
+(empty: consent is not required, the tag starts GRANTED as it always did):
+- `tool`: `cookiebot`, `onetrust` or `gcm` (Google Consent Mode), or empty (the store calls
+  `ometria.setConsent(bool)` itself);
+- `category`: the tool's category the tag belongs to (Cookiebot: `marketing`; OneTrust: a group
+  id, `C0004`; Consent Mode: `analytics_storage` or `ad_storage`);
+- `gpc`: `refuse` (the default) treats `navigator.globalPrivacyControl` as a refusal until the
+  shopper says otherwise, `ignore` does not.
+
+The choice is remembered in a cookie of its own, COOKIE_NAME ('1' or '0'), strictly necessary
+(it holds nothing about the shopper), so the next page starts in the right state.
+
+Pure: imports only `prims`.
+"""
+
+from tracker import prims
+
+PENDING = 'pending'
+GRANTED = 'granted'
+DENIED = 'denied'
+COOKIE_NAME = 'om_consent'
+COOKIE_MAX_AGE_S = 180 * 24 * 3600
+
+
+def settings_from(text):
+    """{'required', 'tool', 'category', 'honour_gpc'} from the stamped text."""
+    parts = prims.split_text(text if prims.is_string(text) else '', ',')
+    while len(parts) < 4:
+        prims.append(parts, '')
+    return {'required': parts[0] == 'required', 'tool': parts[1], 'category': parts[2],
+            'honour_gpc': parts[3] != 'ignore'}
+
+
+def initial_state(settings, remembered, gpc):
+    """The state a page starts in: GRANTED where consent is not required; else the remembered
+    choice ('1' / '0'); else DENIED under Global Privacy Control (when honoured); else PENDING."""
+    if not settings['required']:
+        return GRANTED
+    if remembered == '1':
+        return GRANTED
+    if remembered == '0':
+        return DENIED
+    if gpc == True and settings['honour_gpc']:
+        return DENIED
+    return PENDING
+
+
+def cookiebot_decision(consent, has_response, category):
+    """Cookiebot's `Cookiebot.consent` object: the category's flag once the shopper answered
+    (`Cookiebot.hasResponse`), else None (no answer yet)."""
+    if not prims.is_plain_object(consent):
+        return None
+    flag = prims.read_key(consent, category)
+    if flag == True:
+        return True
+    return False if has_response == True else None
+
+
+def onetrust_decision(active_groups, answered, category):
+    """OneTrust's `OnetrustActiveGroups` (`,C0001,C0004,`): True when the category is active;
+    False when it is not and the shopper answered (`OneTrust.IsAlertBoxClosed()`); else None."""
+    if not prims.is_string(active_groups):
+        return None
+    if prims.find(',' + active_groups + ',', ',' + category + ',') >= 0:
+        return True
+    return False if answered == True else None
+
+
+def gcm_decision(command, category):
+    """One Google Consent Mode command pushed to `dataLayer` (`['consent', 'default'|'update',
+    {analytics_storage: 'granted'|'denied'}]`, or gtag's `arguments` object): True / False for
+    what it says of the category, None when it says nothing. A `default` of denied is no answer
+    yet: the shopper has not been asked."""
+    if command == None or prims.read_key(command, 0) != 'consent':
+        return None
+    kind = prims.read_key(command, 1)
+    flags = prims.read_key(command, 2)
+    value = prims.read_key(flags, category) if prims.is_plain_object(flags) else None
+    if value == 'granted' and (kind == 'default' or kind == 'update'):
+        return True
+    if value == 'denied' and kind == 'update':
+        return False
+    return None
