@@ -57,13 +57,23 @@ endif
 chromium:
 	scripts/ensure-chromium
 
+# Every engine the engine job drives (Chromium, Firefox ESR, WebKitGTK, WPE), from Debian's packages.
+.PHONY: engines
+engines:
+	scripts/ensure-engines
+
 .PHONY: lint
 lint: install
 	$(VENV)/bin/ruff check .
 
 .PHONY: test
-test: install chromium lint dist/generic/ometria.js
+test: install engines lint dist/generic/ometria.js
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The engine job alone; ENGINES=firefox (or chromium,wpe...) picks engines.
+.PHONY: test-engines
+test-engines: install engines dist/generic/ometria.js
+	$(PY) -m pytest tests/engines $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: install

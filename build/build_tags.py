@@ -227,6 +227,24 @@ def bundle(stage: Path, entry_js: str, out_file: Path, dev: bool) -> None:
             raise BuildError(f'{out_file}: the strict-mode banner was lost')
         if re.search(r'^\s*(import|export)\b', code, re.MULTILINE):
             raise BuildError(f'{out_file}: module syntax left in the bundle')
+        check_target_features(code, out_file.name)
+
+
+# What the bundle may not use: features newer than its es2017 target that esbuild does not lower
+# (library calls, and regex syntax inside literals). Dynamic import (ES2020) is the one newer
+# feature the tag holds, on purpose: it loads the debug module only where `modulepreload` exists,
+# but an engine without it cannot parse the tag at all (Firefox < 67, Safari < 11.1).
+NEWER_THAN_TARGET = re.compile(
+    r'\.(replaceAll|flatMap|flat|toWellFormed|isWellFormed|findLast|findLastIndex|matchAll|hasOwn|fromEntries|'
+    r'allSettled|toSorted|toReversed|toSpliced|groupBy)\(|\b(globalThis|structuredClone|WeakRef|'
+    r'FinalizationRegistry|BigInt)\b|\(\?<[=!]|\(\?<[A-Za-z]|\?\?|\?\.(?![0-9])')
+
+
+def check_target_features(code: str, name: str) -> None:
+    """Fail when the minified bundle uses a feature newer than es2017 (see NEWER_THAN_TARGET)."""
+    found = sorted({m.group(0) for m in NEWER_THAN_TARGET.finditer(code)})
+    if found:
+        raise BuildError(f'{name}: uses features newer than es2017: {found}')
 
 
 def inline_source_map(out_file: Path, stage: Path) -> None:

@@ -46,6 +46,8 @@ def __new__(value):
 from tracker import consent, events, forms, keys, prims
 
 REQUEST_TIMEOUT_MS = 10 * 1000
+# How long a failed request waits before it counts as failed (see `send`).
+FAILED_SEND_GRACE_MS = 250
 STORAGE_PROBE_KEY = keys.PREFIX + 'probe'
 
 
@@ -296,7 +298,10 @@ class BrowserEnv:
                 self.set_timer(lambda: controller.abort(), REQUEST_TIMEOUT_MS)
             post(url, body, controller.signal if controller != None else None).then(
                 guarded_listener(lambda response: finish(response.status, response.headers.js_get('Retry-After'))),
-                guarded_listener(lambda error: finish(0, None)))
+                # Chromium rejects a keepalive fetch as the page starts to leave, although the
+                # request goes on: a short wait lets `pagehide` come first, so the events stay in
+                # flight (no beacon copy) and no failure is written for the next page.
+                guarded_listener(lambda error: self.set_timer(lambda: finish(0, None), FAILED_SEND_GRACE_MS)))
         except:  # noqa: E722
             self.set_timer(lambda: finish(0, None), 0)
 

@@ -72,6 +72,8 @@ class Delivery:
         self._own_key = self._queue_prefix + env.new_id()
         self._entries = []
         self._busy = {}
+        # The most events a request carries: smaller while a refused batch is being halved.
+        self._batch_events = outbox.MAX_BATCH_EVENTS
         self._backoff = outbox.no_backoff()
         self._timer = None
         self._timer_at = 0
@@ -186,7 +188,7 @@ class Delivery:
         if now < until:
             self._schedule(until - now)
             return
-        batch = outbox.select_batch(self._entries, self._busy, outbox.MAX_BATCH_BYTES)
+        batch = outbox.select_batch(self._entries, self._busy, outbox.MAX_BATCH_BYTES, self._batch_events)
         if len(batch) == 0:
             return
         for entry in batch:
@@ -220,13 +222,22 @@ class Delivery:
             self._observe(ids_of(batch), 'retrying')
             self._schedule(outbox.wait_until(self._backoff) - now)
             return
+        if verdict == outbox.REJECTED and outbox.split_size(len(batch)) > 0:
+            # A refused batch may hold one bad event among good ones: send it again in halves.
+            self._batch_events = outbox.split_size(len(batch))
+            self._observe(ids_of(batch), 'queued')
+            self._schedule(0)
+            return
         self._remove(batch)
         if verdict == outbox.ACCEPTED:
             self.stats['accepted'] = self.stats['accepted'] + len(batch)
             self._observe(ids_of(batch), 'sent')
+            if len(self._entries) == 0:
+                self._batch_events = outbox.MAX_BATCH_EVENTS
         else:
             self._count_drops('rejected', len(batch))
             self._observe(ids_of(batch), 'dropped')
+            self._batch_events = outbox.MAX_BATCH_EVENTS
         if not outbox.is_clear(self._backoff):
             self._set_backoff(outbox.no_backoff())
         self._persist()
@@ -248,7 +259,7 @@ class Delivery:
                 skip[event_id] = True
             budget = outbox.UNLOAD_BUDGET_BYTES
             while budget > outbox.ENVELOPE_OVERHEAD_BYTES:
-                batch = outbox.select_batch(self._entries, skip, budget)
+                batch = outbox.select_batch(self._entries, skip, budget, outbox.MAX_BATCH_EVENTS)
                 if len(batch) == 0 or outbox.total_bytes(batch) + outbox.ENVELOPE_OVERHEAD_BYTES > budget:
                     break
                 for entry in batch:

@@ -110,13 +110,13 @@ def enforce_caps(entries):
     return dropped
 
 
-def select_batch(entries, busy_ids, max_bytes):
+def select_batch(entries, busy_ids, max_bytes, max_events):
     """The entries of the next request, oldest first: not in `busy_ids` (a dict of ids in flight),
-    at most MAX_BATCH_EVENTS and `max_bytes` of JSON (at least one entry when any is free)."""
+    at most `max_events` and `max_bytes` of JSON (at least one entry when any is free)."""
     batch = []
     size = ENVELOPE_OVERHEAD_BYTES
     for entry in entries:
-        if len(batch) >= MAX_BATCH_EVENTS:
+        if len(batch) >= max_events:
             break
         if not prims.has_key(busy_ids, entry['e']['id']):
             if len(batch) > 0 and size + entry['b'] + 1 > max_bytes:
@@ -124,6 +124,15 @@ def select_batch(entries, busy_ids, max_bytes):
             prims.append(batch, entry)
             size = size + entry['b'] + 1
     return batch
+
+
+def split_size(rejected_count):
+    """After a refused batch of `rejected_count` events, the most events the next batches carry:
+    half as many (the bad event is found by halving, and only it is dropped), or 0 when the
+    refused batch was a single event (that one is dropped)."""
+    if rejected_count <= 1:
+        return 0
+    return prims.floor(rejected_count / 2)
 
 
 def merge_entries(entries, more):

@@ -6,7 +6,7 @@ function here. Each body holds two implementations: the CPython one between the 
 (Transcrypt drops it), then the JavaScript one (CPython never reaches it, having returned).
 
 Contract: for every input the tag can meet, both implementations return the same value. The
-parity test (`tests/browser/test_prims_parity.py`) runs a table of inputs through both.
+parity test (`tests/engines/test_prims_parity.py`) runs a table of inputs through both.
 
 This module imports nothing from the tag and touches no browser object but the language's own
 globals (`JSON`, `Math`, `Object`, `Array`, `String`, `RegExp`, `TextEncoder`).

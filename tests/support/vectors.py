@@ -1,7 +1,7 @@
 """Shared test vectors: call sequences (tests/vectors/*.json) and the events they must produce.
 
 The same vector runs under CPython against the Python source (`run_in_cpython`, with the fakes of
-tests/unit/fakes.py) and in Chromium against the compiled tag (tests/browser/test_vectors.py).
+tests/unit/fakes.py) and in every browser engine against the compiled tag (tests/engines/test_vectors.py).
 Both results are normalised the same way (`normalize`) and must be identical, and equal to the
 vector's `expect`: this is how Transcrypt's semantic traps are caught before they ship.
 

@@ -157,3 +157,15 @@ def test_the_development_build_maps_back_to_the_python_lines(tmp_path):
     python = (ROOT / 'tracker' / 'coerce.py').read_text().split('\n')
     assert python[python_line - 1].startswith('def coerce_quantity('), python[python_line - 1]
     assert '"acme"' in text
+
+
+def test_a_feature_newer_than_the_target_fails_the_build(tmp_path):
+    """esbuild lowers syntax to es2017 but not library calls: `replaceAll` would throw in the old
+    engines the target promises (old Safari has none), so the build refuses it by name."""
+    entry = tmp_path / 'newer.py'
+    entry.write_text("# __pragma__ ('skip')\nwindow = None\n# __pragma__ ('noskip')\n\n\n"
+                     "def tidy(text):\n    return text.replaceAll('a', 'b')\n\n\nwindow.tidy = tidy\n")
+    done = subprocess.run([sys.executable, str(BUILD), '--generic-only', '--entry', str(entry), '--no-debug-module',
+                           '--generic-out', str(tmp_path / 'newer.js')], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "uses features newer than es2017: ['.replaceAll(']" in done.stdout + done.stderr

@@ -94,6 +94,28 @@ def test_a_rejected_batch_is_dropped_and_counted_without_blocking_the_next():
     assert ((poison[0]['id'],), 'dropped') in states
 
 
+def test_a_refused_batch_is_halved_until_only_the_bad_event_is_dropped():
+    """A collector that refuses a whole batch for one bad event (an older collector, a stricter
+    validator) costs that event alone: the tag sends the batch again in halves."""
+    browser = Browser()
+    browser.answer = lambda body: 400 if any(e['type'] == 'poison' for e in body['events']) else 204
+    env, sender, states = open_page(browser)
+    events = make_events(browser, 3) + make_events(browser, 1, 'poison') + make_events(browser, 4)
+    sender.enqueue(events)
+    env.run()
+    delivered = [e['id'] for e in delivered_events(browser)]
+    assert sorted(delivered) == sorted(e['id'] for e in events if e['type'] != 'poison')
+    assert sender.stats['dropped_rejected'] == 1 and sender.stats['accepted'] == 7
+    # 8 refused, its first half refused, a quarter accepted, the next quarter refused, then one
+    # accepted and the bad one dropped alone; the rest goes whole.
+    assert [(len(r.body['events']), r.status) for r in browser.sent] == [
+        (8, 400), (4, 400), (2, 204), (2, 400), (1, 204), (1, 400), (4, 204)]
+    assert ((events[3]['id'],), 'dropped') in states
+    sender.enqueue(make_events(browser, 5))
+    env.run()
+    assert len(browser.sent[-1].body['events']) == 5, 'whole batches again once the bad event is gone'
+
+
 def test_a_collector_outage_across_page_loads_loses_nothing_and_does_not_storm():
     browser = Browser()
     browser.answer = 0  # connection refused

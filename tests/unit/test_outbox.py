@@ -36,14 +36,19 @@ def entry(n: int, size: int = 100, ts: int = 0) -> dict:
 
 def test_a_batch_holds_at_most_100_events_and_the_byte_limit():
     entries = [entry(i) for i in range(250)]
-    assert len(outbox.select_batch(entries, {}, outbox.MAX_BATCH_BYTES)) == 100
+    assert len(outbox.select_batch(entries, {}, outbox.MAX_BATCH_BYTES, outbox.MAX_BATCH_EVENTS)) == 100
     big = [entry(i, size=20_000) for i in range(5)]
-    assert [e['e']['id'] for e in outbox.select_batch(big, {}, outbox.MAX_BATCH_BYTES)] == ['e0', 'e1']
+    assert [e['e']['id'] for e in outbox.select_batch(big, {}, outbox.MAX_BATCH_BYTES, outbox.MAX_BATCH_EVENTS)] == ['e0', 'e1']
 
 
 def test_a_batch_skips_events_in_flight():
     entries = [entry(i) for i in range(4)]
-    assert [e['e']['id'] for e in outbox.select_batch(entries, {'e0': True, 'e2': True}, 10_000)] == ['e1', 'e3']
+    batch = outbox.select_batch(entries, {'e0': True, 'e2': True}, 10_000, outbox.MAX_BATCH_EVENTS)
+    assert [e['e']['id'] for e in batch] == ['e1', 'e3']
+
+
+def test_split_size_halves_a_refused_batch_down_to_the_single_event():
+    assert [outbox.split_size(n) for n in (100, 9, 2, 1, 0)] == [50, 4, 1, 0, 0]
 
 
 def test_an_event_over_32_kib_is_refused_when_made():

@@ -1,5 +1,5 @@
 """The shared vectors (tests/vectors/*.json) under CPython, against the Python source. Their
-browser twin is tests/browser/test_vectors.py; both must produce the same events and lines."""
+browser twin is tests/engines/test_vectors.py (every engine); both must produce the same events and lines."""
 
 from __future__ import annotations
 

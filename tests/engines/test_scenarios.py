@@ -1,0 +1,121 @@
+"""Browser scenarios written once and run in every engine (tests/engines/drivers.py): the
+documented flow, a reload within the session, leaving a page right after an event, the overlay
+and its click-to-console, a 503 with Retry-After, the visitor cookie's attributes, and the
+store's page left as it was."""
+
+from __future__ import annotations
+
+import time
+
+from tests.browser.test_overlay import click_row
+from tests.browser.test_tag_load import SNAPSHOT
+from tests.engines.conftest import HOOKS_TAG
+from tests.support.overlay import overlay_lines
+
+FLOW = ('<script>ometria.init("product", {pid: "P1"}, "uk"); ometria.identify("dev@example.com");'
+        'var b = new ometria.Basket(); b.setId("B1").setTotal(10, "GBP").addLineItem("P1", 1, 10);'
+        'ometria.setBasket(b); ometria.trackAddToBasket("P1", 2); ometria.trackCheckout("payment");'
+        'ometria.trackTransaction("000000145");</script>')
+
+
+def visitor_cookie(engine) -> dict:
+    return next(c for c in engine.cookies() if c['name'] == 'ometria')
+
+
+def session_of(engine) -> str:
+    value = visitor_cookie(engine)['value']
+    return dict(part.split('=', 1) for part in value.split('&'))['sid']
+
+
+def wait_until(engine, script: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if engine.evaluate(script):
+                return
+        except Exception:  # noqa: BLE001 -- the page is navigating: ask the next one
+            pass
+        assert time.monotonic() < deadline, f'{engine.name}: timed out waiting for {script}'
+        time.sleep(0.05)
+
+
+def test_the_documented_flow_is_stored_as_called(shop, engine):
+    mark = shop.mark()
+    engine.goto(shop.page(head=HOOKS_TAG, body=FLOW))
+    events = shop.wait_events(mark, 6)
+    assert [e['type'] for e in events] == ['pageview', 'identify', 'setbasket', 'addtobasket', 'checkout',
+                                           'transaction']
+    assert events[0]['page_type'] == 'product' and events[0]['page_data'] == {'pid': 'P1'}
+    assert events[2]['basket']['items'] == [{'product_id': 'P1', 'quantity': 1, 'price': 10, 'variant_id': None}]
+    assert events[5]['order_id'] == '000000145'
+    assert len({e['cid'] for e in events}) == 1 and len({e['sid'] for e in events}) == 1
+
+
+def test_a_reload_continues_the_session(shop, engine):
+    url = shop.page(head=HOOKS_TAG, body='<script>ometria.init("homepage");</script>') + '#om_debug'
+    engine.goto(url)
+    first = overlay_lines(engine)
+    sid = session_of(engine)
+    assert first[:2] == ['NEW COOKIE ID', f'NEW SESSION: {sid}']
+    engine.goto(shop.page(head=HOOKS_TAG, body='<script>ometria.init("basket");</script>') + '#om_debug')
+    again = overlay_lines(engine)
+    assert again[0] == f'EXISTING SESSION: {sid}'
+    assert 'Event: pageview (basket)' in again
+
+
+def test_leaving_right_after_an_event_loses_nothing_and_stores_it_once(shop, engine):
+    shop.proxy.set(mode='pass', delay_s=0.3)
+    next_page = shop.page(head=HOOKS_TAG, body='<p>next</p>', tag='none')
+    mark = shop.mark()
+    engine.goto(shop.page(head=HOOKS_TAG, body='<script>ometria.init("product", {pid: "9"});</script>'))
+    engine.evaluate('url => { ometria.trackAddToBasket("9", 1);'
+                    ' setTimeout(function () { location.href = url; }, 0); }', next_page)
+    wait_until(engine, f'() => location.href === {next_page!r}')
+    events = shop.wait_events(mark, 2, settle=1.5)
+    assert sorted(e['type'] for e in events) == ['addtobasket', 'pageview']
+
+
+def test_the_overlay_lists_the_flow_and_a_click_logs_the_details(shop, engine):
+    engine.goto(shop.page(head=HOOKS_TAG, body=FLOW) + '#om_debug')
+    lines = overlay_lines(engine)
+    assert lines == ['NEW COOKIE ID', f'NEW SESSION: {session_of(engine)}', 'SOURCE CHANGED: (direct) / (none)',
+                     'Not identified', 'Event: pageview (product)', 'Event: identify', 'Identified: dev@example.com',
+                     'Event: setbasket', 'Event: addtobasket', 'Event: checkout (payment)',
+                     'Event: transaction (000000145)']
+    click_row(engine, 'Event: addtobasket')
+    logged = engine.evaluate("() => window.__console.filter(function (m) {"
+                             " return m.text.indexOf('[ometria] Event: addtobasket') === 0; })")
+    assert len(logged) == 1 and logged[0]['level'] == 'log'
+    assert logged[0]['args'][1] == {'product_id': 'P1', 'quantity': 2}
+
+
+def test_a_503_with_retry_after_is_retried_after_the_wait(shop, engine):
+    shop.proxy.set(mode='status', status=503, retry_after='2', times=1)
+    mark = shop.mark()
+    engine.goto(shop.page(head=HOOKS_TAG, body='<script>ometria.init("homepage");</script>'))
+    events = shop.wait_events(mark, 1, timeout=15)
+    first, second = shop.proxy.requests()[:2]
+    assert first.outcome == 503 and second.outcome == 204
+    assert second.time - first.time >= 1.9
+    assert len(events) == 1
+
+
+def test_the_visitor_cookie_is_first_party_lax_and_lasts_a_year(shop, engine):
+    engine.goto(shop.page(head=HOOKS_TAG, body='<script>ometria.init("homepage");</script>'))
+    wait_until(engine, "() => document.cookie.indexOf('ometria=') >= 0")
+    cookie = visitor_cookie(engine)
+    assert cookie['path'] == '/' and cookie['httpOnly'] is False and cookie['secure'] is False
+    assert cookie['sameSite'] in ('Lax', 'lax')
+    days = (cookie['expiry'] - time.time()) / 86400
+    assert 364 < days <= 366, f'{engine.name}: the cookie lasts {days:.1f} days'
+
+
+def test_one_new_global_and_no_prototype_changes(shop, engine):
+    engine.goto(shop.page(head=f'{HOOKS_TAG}<script>{SNAPSHOT}</script>',
+                          body='<script>window.__after = window.__snapshot();</script>'))
+    before, after = engine.evaluate('() => [window.__before, window.__after]')
+    added = sorted(set(after['globals']) - set(before['globals']) - {'__before', '__after'})
+    assert added == ['ometria']
+    assert after['enumerable'] == before['enumerable']
+    assert after['own'] == before['own'], f'{engine.name}: the tag wrote to a built-in prototype'
+    assert after['forInArray'] == ['0', '1'] and after['forInString'] == ['0', '1']

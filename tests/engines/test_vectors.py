@@ -1,0 +1,125 @@
+"""The shared vectors (tests/vectors/*.json) in every engine against the compiled tag, through a
+real collector. The events stored and the overlay's lines must be identical to what the Python
+source gives under CPython (tests/unit/test_vectors.py), and match the vector's expectations.
+
+Each page runs on the hooks' virtual clock (tests/engines/page_hooks.js): it starts at the
+vector's time and stands still, moving only when the steps say (and by a few ms after each step,
+to run the tag's timers), as the CPython fakes' clock does; at the end it runs free so that the
+tag delivers. A referrer is the page's `document.referrer`, and cookies a store's server would
+have set are written before the tag loads: no driver has to support either."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from collector.schema import event_schema
+from tests.engines.conftest import HOOKS_TAG
+from tests.support.overlay import overlay_lines
+from tests.support.vectors import SETTLE_DELAY_MS, T0, load_vectors, normalize, run_in_cpython
+from tests.unit.test_vectors import check_expectations
+
+VECTORS = load_vectors()
+SCHEMA = event_schema()
+RUNTIME = Path(__file__).with_name('vector_runtime.js').read_text(encoding='utf-8')
+STEP_TIMERS_MS = 5
+
+BLOCK_STORAGE = r"""
+Object.defineProperty(window, 'localStorage', {configurable: true, get: function () {
+  throw new DOMException('The operation is insecure.', 'SecurityError'); }});
+"""
+BLOCK_COOKIES = r"""
+Object.defineProperty(document, 'cookie', {configurable: true,
+  get: function () { throw new DOMException('The operation is insecure.', 'SecurityError'); },
+  set: function () { throw new DOMException('The operation is insecure.', 'SecurityError'); }});
+"""
+
+
+def page_head(spec: dict, now_ms: int, origin: str) -> str:
+    parts = [HOOKS_TAG, '<script src="/vector-runtime.js"></script><script>', f'__clock.install({now_ms});']
+    referrer = spec.get('referrer', '').replace('$origin', origin)
+    parts.append(f"Object.defineProperty(document, 'referrer', {{get: function () {{ return {json.dumps(referrer)}; }}}});")
+    for name, value in spec.get('set_cookies', {}).items():
+        parts.append(f"document.cookie = {json.dumps(name + '=' + value + '; path=/')};")
+    if spec.get('storage') == 'blocked':
+        parts.append(BLOCK_STORAGE)
+    if spec.get('cookies') == 'blocked':
+        parts.append(BLOCK_COOKIES)
+    if 'ometria' in spec:
+        parts.append(f'window.ometria = __decode({json.dumps(spec["ometria"])});')
+    if 'onLoad' in spec:
+        throw = f'throw new Error({json.dumps(spec["onLoad_throws"])});' if spec.get('onLoad_throws') else ''
+        parts.append(f'window.ometria = window.ometria || {{}}; ometria.onLoad = function () {{'
+                     f' {json.dumps(spec["onLoad"])}.forEach(__perform); {throw} }};')
+    parts.append('</script>')
+    return ''.join(parts)
+
+
+def wait_for_tag(engine, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not engine.evaluate("() => !!(window.ometria && typeof window.ometria.init === 'function')"):
+        assert time.monotonic() < deadline, f'{engine.name}: the tag did not load'
+        time.sleep(0.02)
+
+
+def run_in_engine(vector: dict, shop, engine) -> dict:
+    shop.store.add('/vector-runtime.js', RUNTIME, content_type='text/javascript')
+    mark = shop.mark()
+    prefix = f'/v-{vector["name"]}'
+    now_ms = T0
+    lines = []
+    first = True
+
+    def advance(ms: int) -> None:
+        nonlocal now_ms
+        engine.evaluate('ms => __clock.advance(ms)', ms)
+        now_ms += ms
+
+    for step in vector['steps']:
+        if 'page' in step:
+            spec = step['page']
+            if not first:
+                lines.append(overlay_lines(engine))
+            path = spec.get('path', '/')
+            route = path.split('#', 1)[0].split('?', 1)[0]
+            head = page_head(spec, now_ms, shop.store.url(prefix))
+            url = shop.page(head=head, path=prefix + route).replace(prefix + route, prefix + path)
+            if first and '#' not in path:
+                url += '#om_debug'
+            engine.goto(url)
+            wait_for_tag(engine)
+            first = False
+        elif 'call' in step:
+            engine.evaluate('step => __perform(step)', step)
+        elif 'advance_ms' in step:
+            advance(step['advance_ms'])
+        elif 'raw_data' in step:
+            engine.evaluate('change => Object.keys(change).forEach(function (k) {'
+                            ' ometria.raw_data[k] = __decode(change[k]); })', step['raw_data'])
+        elif 'spa_path' in step:
+            engine.evaluate("p => history.pushState({}, '', p)", prefix + step['spa_path'])
+        advance(STEP_TIMERS_MS)
+    advance(SETTLE_DELAY_MS + 100)
+    advance(STEP_TIMERS_MS)
+    lines.append(overlay_lines(engine))
+    engine.evaluate('() => __clock.resume()')  # the tag's delivery timers run while the test waits
+    return {'mark': mark, 'lines': lines}
+
+
+@pytest.mark.parametrize('vector', VECTORS, ids=[v['name'] for v in VECTORS])
+def test_vector_matches_cpython(vector, shop, engine):
+    expected = run_in_cpython(vector)
+    run = run_in_engine(vector, shop, engine)
+    stored = shop.wait_events(run['mark'], len(expected['events']))
+    origin = shop.store.url(f'/v-{vector["name"]}')
+    for event in stored:
+        jsonschema.validate({k: v for k, v in event.items() if k not in ('seq', 'received_at')}, SCHEMA)
+    browser_result = normalize(stored, run['lines'], origin)
+    python_result = normalize(expected['events'], expected['lines'], 'https://www.shop.test')
+    assert browser_result['events'] == python_result['events'], engine.name
+    assert browser_result['lines'] == python_result['lines'], engine.name
+    check_expectations(vector, browser_result)
