@@ -59,6 +59,30 @@ def page_head(spec: dict, now_ms: int, origin: str) -> str:
     return ''.join(parts)
 
 
+# True once the page's outbox holds nothing (every request answered), or storage is unreadable.
+OUTBOX_EMPTY = """() => {
+  try {
+    for (var i = 0; i < localStorage.length; i++) {
+      var key = localStorage.key(i);
+      if (key.indexOf('ometria:') === 0 && key.indexOf(':q:') > 0) {
+        var outbox = JSON.parse(localStorage.getItem(key));
+        if (outbox && outbox.entries && outbox.entries.length) { return false; }
+      }
+    }
+  } catch (e) {}
+  return true;
+}"""
+
+
+def wait_for_answers(engine, timeout: float = 5.0) -> None:
+    """Let the page's requests be answered before virtual time jumps: a real request takes real
+    time, and a jump past the tag's request timeout would abort it (the CPython fakes answer in
+    no time), changing the order events are stored in."""
+    deadline = time.monotonic() + timeout
+    while not engine.evaluate(OUTBOX_EMPTY) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def wait_for_tag(engine, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not engine.evaluate("() => !!(window.ometria && typeof window.ometria.init === 'function')"):
@@ -96,6 +120,7 @@ def run_in_engine(vector: dict, shop, engine) -> dict:
         elif 'call' in step:
             engine.evaluate('step => __perform(step)', step)
         elif 'advance_ms' in step:
+            wait_for_answers(engine)
             advance(step['advance_ms'])
         elif 'raw_data' in step:
             engine.evaluate('change => Object.keys(change).forEach(function (k) {'
