@@ -291,19 +291,25 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
                                 status_code=400, headers=READ_HEADERS)
         return account_id, int(since_text), min(MAX_READ_LIMIT, int(limit_text))
 
-    @reader
-    async def api_events(request: Request) -> Response:
-        params = read_params(request)
-        if isinstance(params, Response):
-            return params
-        return Response(events_json(await store.read(*params)), media_type='application/json', headers=READ_HEADERS)
+    def listing(method: str, as_json=None):
+        """A read route over an account's rows after `since` (guarded by `reader`, parameters by
+        `read_params`): the store's `method(account, since, limit)` as JSON, or through `as_json`
+        where the rows are JSON text already. The store is looked up per request (it opens with
+        the app's lifespan)."""
+        @reader
+        async def route(request: Request) -> Response:
+            params = read_params(request)
+            if isinstance(params, Response):
+                return params
+            rows = await getattr(store, method)(*params)
+            if as_json is None:
+                return JSONResponse(rows, headers=READ_HEADERS)
+            return Response(as_json(rows), media_type='application/json', headers=READ_HEADERS)
+        return route
 
-    @reader
-    async def api_rejects(request: Request) -> Response:
-        params = read_params(request)
-        if isinstance(params, Response):
-            return params
-        return JSONResponse(await store.read_rejects(*params), headers=READ_HEADERS)
+    api_events = listing('read', events_json)
+    api_rejects = listing('read_rejects')
+    api_erasures = listing('read_erasures')
 
     @reader
     async def api_stats(request: Request) -> Response:
@@ -327,13 +333,6 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         erased = await store.erase(asked['account'], email, cid)
         stats['erasures'] += 1
         return JSONResponse({'events': erased.events, 'rejects': erased.rejects}, headers=READ_HEADERS)
-
-    @reader
-    async def api_erasures(request: Request) -> Response:
-        params = read_params(request)
-        if isinstance(params, Response):
-            return params
-        return JSONResponse(await store.read_erasures(*params), headers=READ_HEADERS)
 
     async def prune_forever() -> None:
         """Delete events older than --retention-days, a small batch at a time (intake waits for at

@@ -68,36 +68,36 @@ def without_params(href, names):
     return parts['base'] + query + parts['fragment']
 
 
-def origin_of(url):
-    """`scheme://host[:port]` of an absolute URL (its text up to the path), or ''."""
+def authority_of(url):
+    """The text between `scheme://` and the path, query or fragment of an absolute URL (user info,
+    host and port), or None when `url` is not one."""
     if not prims.is_string(url):
-        return ''
+        return None
     cut = prims.find(url, '://')
     if cut < 0:
-        return ''
+        return None
     rest = prims.substring(url, cut + 3, None)
     end = len(rest)
     for mark in ['/', '?', '#']:
         found = prims.find(rest, mark)
         if found >= 0 and found < end:
             end = found
-    return prims.substring(url, 0, cut + 3 + end)
+    return prims.substring(rest, 0, end)
+
+
+def origin_of(url):
+    """`scheme://host[:port]` of an absolute URL (its text up to the path), or ''."""
+    authority = authority_of(url)
+    if authority == None:
+        return ''
+    return prims.substring(url, 0, prims.find(url, '://') + 3 + len(authority))
 
 
 def host_of(url):
     """The lower-case host name of an absolute http(s) URL, or None."""
-    if not prims.is_string(url):
+    host = authority_of(url)
+    if host == None:
         return None
-    cut = prims.find(url, '://')
-    if cut < 0:
-        return None
-    rest = prims.substring(url, cut + 3, None)
-    end = len(rest)
-    for mark in ['/', '?', '#']:
-        found = prims.find(rest, mark)
-        if found >= 0 and found < end:
-            end = found
-    host = prims.substring(rest, 0, end)
     at = prims.last_find(host, '@')
     if at >= 0:
         host = prims.substring(host, at + 1, None)
