@@ -62,12 +62,16 @@ chromium:
 engines:
 	scripts/ensure-engines
 
+.PHONY: postgres
+postgres:
+	scripts/ensure-postgres
+
 .PHONY: lint
 lint: install
 	$(VENV)/bin/ruff check .
 
 .PHONY: test
-test: install engines lint dist/generic/ometria.js
+test: install engines postgres lint dist/generic/ometria.js
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The engine job alone; ENGINES=firefox (or chromium,wpe...) picks engines.
@@ -86,6 +90,11 @@ test-browser: install chromium dist/generic/ometria.js
 .PHONY: demo
 demo: install build
 	$(PY) -m collector serve --demo --port $(PORT)
+
+# The same demo on PostgreSQL (a local cluster of its own) with two collector workers.
+.PHONY: demo-postgres
+demo-postgres: install postgres build
+	PORT=$(PORT) $(PY) scripts/demo_postgres.py
 
 .PHONY: serve
 serve: install dist/generic/ometria.js

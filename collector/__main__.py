@@ -23,12 +23,25 @@ def demo_settings(settings: Settings, host: str, port: int) -> Settings:
                                api_token=settings.api_token or secrets.token_urlsafe(18))
 
 
+def redact_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ''
+    netloc = f'{parts.username}:***@{host}' + (f':{parts.port}' if parts.port else '')
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from collector.accounts import AccountsError, load_accounts
     from collector.app import collector_urls
     from collector.ratelimit import create_rate_file
+    from collector.storage import is_postgres_url
 
     try:
         settings = from_args(args)
@@ -46,7 +59,8 @@ def serve(args: argparse.Namespace) -> int:
     create_rate_file(shared / 'rate-buckets')
     settings = dataclasses.replace(
         settings, rate_file=str(shared / 'rate-buckets'),
-        accounts_path=str(Path(settings.accounts_path).resolve()), db=str(Path(settings.db).resolve()),
+        accounts_path=str(Path(settings.accounts_path).resolve()),
+        db=settings.db if is_postgres_url(settings.db) else str(Path(settings.db).resolve()),
         generic_path=str(Path(settings.generic_path).resolve()))
     os.environ.update(to_env(settings))
     base = f'http://{args.host}:{args.port}'
@@ -58,7 +72,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f'  Magento flavour: {origin}/m/\n', flush=True)
     elif not settings.api_token:
         print('read API and live page closed: no API token (--api-token-file or OMETRIA_API_TOKEN)', flush=True)
-    print(f'collector on {base} (accounts: {", ".join(sorted(accounts))}; database {settings.db}; '
+    shown_db = redact_url(settings.db) if is_postgres_url(settings.db) else settings.db
+    print(f'collector on {base} (accounts: {", ".join(sorted(accounts))}; database {shown_db}; '
           f'{args.workers} worker(s)); Ctrl-C stops it', flush=True)
     try:
         uvicorn.run(

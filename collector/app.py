@@ -45,11 +45,11 @@ from collector.models import MAX_BODY_BYTES
 from collector.ratelimit import RateLimiter, SharedRateLimiter
 from collector.settings import Settings, SettingsError, from_env
 from collector.stamp import ACCOUNT_ID_PATTERN, StampError
-from collector.storage import EventStore, SQLiteEventStore, StoreBusy, StoredEvent
+from collector.storage import EventStore, StoreBusy, StoredEvent, open_store
 from collector.tags import DEBUG_FILE, TagCache, TagUnavailable, choose_encoding
 from collector.validation import check_batch
 
-__all__ = ['create_app', 'app_from_env', 'collector_urls', 'open_store']
+__all__ = ['create_app', 'app_from_env', 'collector_urls', 'store_for']
 
 STATIC = Path(__file__).resolve().parent / 'static'
 TAG_MAX_AGE_S = 300
@@ -121,9 +121,9 @@ def collector_urls(settings: Settings, accounts: dict[str, Account]) -> dict[str
     return urls
 
 
-def open_store(settings: Settings) -> EventStore:
-    """The event store the settings name (`--db`)."""
-    return SQLiteEventStore(settings.db)
+def store_for(settings: Settings) -> EventStore:
+    """The event store the settings name (`--db`: a SQLite file, or a postgresql:// URL)."""
+    return open_store(settings.db)
 
 
 def events_json(rows: list[StoredEvent]) -> bytes:
@@ -134,7 +134,7 @@ def events_json(rows: list[StoredEvent]) -> bytes:
 
 
 def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
-               store_factory: Callable[[Settings], EventStore] = open_store) -> Starlette:
+               store_factory: Callable[[Settings], EventStore] = store_for) -> Starlette:
     """The ASGI application for `settings`; raises SettingsError when it cannot run safely."""
     accounts = load_accounts(settings.accounts_path) if accounts is None else accounts
     tag_urls = collector_urls(settings, accounts)
@@ -376,13 +376,14 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
     async def lifespan(app):
         nonlocal store
         store = store_factory(settings)
+        await store.start()
         pruning = asyncio.create_task(prune_forever()) if settings.retention_days > 0 else None
         try:
             yield
         finally:
             if pruning is not None:
                 pruning.cancel()
-            store.close()
+            await store.close()
 
     routes = [
         Route('/collect', collect, methods=['POST']),

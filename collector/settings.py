@@ -41,7 +41,9 @@ class Option:
 
 OPTIONS = (
     Option('accounts_path', '--accounts', 'OMETRIA_ACCOUNTS', str(ROOT / 'accounts.toml'), 'accounts file'),
-    Option('db', '--db', 'OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3'), 'SQLite file (created if missing)'),
+    Option('db', '--db', 'OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3'),
+           'where events go: a SQLite file (created if missing) or a postgresql://user@host/db URL '
+           '(a password in the URL shows in ps: prefer PGPASSWORD or ~/.pgpass)'),
     Option('generic_path', '--generic', 'OMETRIA_GENERIC', str(ROOT / 'dist' / 'generic' / 'ometria.js'),
            'the generic tag bundle that tags are stamped from'),
     Option('rate_per_s', '--rate', 'OMETRIA_RATE', 50.0,

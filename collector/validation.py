@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import msgspec
 
@@ -51,14 +52,15 @@ def _no_duplicates(pairs: list) -> dict:
 _strict_json = json.JSONDecoder(object_pairs_hook=_no_duplicates)
 
 
-@dataclass(frozen=True)
-class ValidEvent:
-    """An event that meets the contract: its id, type, time and its JSON as stored."""
+class ValidEvent(NamedTuple):
+    """An event that meets the contract: its id, type, time, visitor and session, and its JSON as
+    stored (a tuple: one is built per event on the write path)."""
 
     event_id: str
     type: str
     ts: int
     cid: str
+    sid: str
     body: bytes
 
 
@@ -139,7 +141,7 @@ def check_event(raw, tree=None) -> ValidEvent | RejectedEvent:
         size = sum(item.quantity for item in event.basket.items)
         if event.basket.size != size:
             return _reject(f'basket.size is {event.basket.size}, the item quantities add up to {size}', raw)
-    return ValidEvent(event.id, type(event).__struct_config__.tag, event.ts, event.cid, raw)
+    return ValidEvent(event.id, type(event).__struct_config__.tag, event.ts, event.cid, event.sid, raw)
 
 
 def check_batch(body: bytes, known_accounts) -> BatchVerdict:

@@ -28,25 +28,25 @@ def accounts_for(port: int) -> str:
             f'[accounts.open]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["*"]\n')
 
 
-def start(tmp_path_factory, *extra: str, port: int | None = None) -> CollectorProcess:
+def start(tmp_path_factory, new_db, *extra: str, port: int | None = None) -> CollectorProcess:
     port = port or free_port()
     process = CollectorProcess(tmp_path_factory.mktemp('hardening'), accounts_for(port), port=port,
-                               extra_args=list(extra))
+                               extra_args=list(extra), db=new_db())
     process.start()
     return process
 
 
 @pytest.fixture(scope='module')
-def server(tmp_path_factory):
-    process = start(tmp_path_factory, '--header-timeout', '1.5', '--max-connections', '40')
+def server(tmp_path_factory, new_db):
+    process = start(tmp_path_factory, new_db, '--header-timeout', '1.5', '--max-connections', '40')
     yield process
     process.stop()
 
 
 @pytest.fixture(scope='module')
-def proxied(tmp_path_factory):
+def proxied(tmp_path_factory, new_db):
     """A collector behind a reverse proxy on the same host that it does not know about."""
-    process = start(tmp_path_factory)
+    process = start(tmp_path_factory, new_db)
     proxy = ReverseProxy(process.port)
     yield process, proxy
     proxy.close()
@@ -123,9 +123,9 @@ def test_the_live_page_sends_its_protective_headers(server):
     assert headers['x-content-type-options'] == 'nosniff' and headers['referrer-policy'] == 'no-referrer'
 
 
-def test_forwarding_headers_count_only_from_a_trusted_proxy(tmp_path_factory):
+def test_forwarding_headers_count_only_from_a_trusted_proxy(tmp_path_factory, new_db):
     """Rate limits per shopper behind the store's proxy; no one escapes theirs by spoofing."""
-    process = start(tmp_path_factory, '--trusted-proxies', '127.0.0.1/32', '--rate', '0.01', '--burst', '2')
+    process = start(tmp_path_factory, new_db, '--trusted-proxies', '127.0.0.1/32', '--rate', '0.01', '--burst', '2')
     proxy = ReverseProxy(process.port)
     try:
         def send(source: str, headers: dict | None = None, through=proxy.url) -> int:
@@ -142,8 +142,8 @@ def test_forwarding_headers_count_only_from_a_trusted_proxy(tmp_path_factory):
         process.stop()
 
 
-def test_the_rate_limit_holds_across_worker_processes(tmp_path_factory):
-    process = start(tmp_path_factory, '--workers', '3', '--rate', '0.01', '--burst', '6')
+def test_the_rate_limit_holds_across_worker_processes(tmp_path_factory, new_db):
+    process = start(tmp_path_factory, new_db, '--workers', '3', '--rate', '0.01', '--burst', '6')
     try:
         data = body([event()], account='open')
         with ThreadPoolExecutor(max_workers=6) as pool:
@@ -265,10 +265,10 @@ def test_a_flood_of_idle_connections_does_not_keep_healthz_out(server):
 
 # -- durability --------------------------------------------------------------------------------
 
-def test_a_204_survives_kill_9(tmp_path_factory):
+def test_a_204_survives_kill_9(tmp_path_factory, new_db):
     """Clients post while the collector is killed with SIGKILL; after a restart, every event it
     acknowledged with a 204 is in the database."""
-    process = start(tmp_path_factory, '--rate', '0')
+    process = start(tmp_path_factory, new_db, '--rate', '0')
     acknowledged: set[str] = set()
     lock = threading.Lock()
     stop = threading.Event()
@@ -302,8 +302,8 @@ def test_a_204_survives_kill_9(tmp_path_factory):
         process.stop()
 
 
-def test_posting_an_unknown_uuid_twice_across_restarts_stores_it_once(tmp_path_factory):
-    process = start(tmp_path_factory)
+def test_posting_an_unknown_uuid_twice_across_restarts_stores_it_once(tmp_path_factory, new_db):
+    process = start(tmp_path_factory, new_db)
     try:
         sample = event(id=str(uuid.uuid4()))
         assert post(process.url, body([sample])) == 204

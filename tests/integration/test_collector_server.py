@@ -20,10 +20,11 @@ from tests.support.servers import CollectorProcess, free_port
 
 
 @pytest.fixture(scope='module')
-def server(tmp_path_factory):
+def server(tmp_path_factory, new_db):
     port = free_port()
     accounts = f'[accounts.shop]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["https://shop.example"]\n'
-    process = CollectorProcess(tmp_path_factory.mktemp('server'), accounts, port=port, extra_args=['--body-timeout', '1'])
+    process = CollectorProcess(tmp_path_factory.mktemp('server'), accounts, port=port, extra_args=['--body-timeout', '1'],
+                               db=new_db())
     process.start()
     yield process
     process.stop()

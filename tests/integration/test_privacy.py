@@ -1,4 +1,4 @@
-"""The server side of privacy, against a real collector process and its SQLite file: erasing one
+"""The server side of privacy, against a real collector process and its database (SQLite and PostgreSQL): erasing one
 shopper (by email, with the visitor's other events; or by visitor id) leaves no trace of them
 and a record without the identifier; --retention-days deletes old events in small batches while
 intake goes on."""
@@ -6,7 +6,6 @@ intake goes on."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -20,17 +19,17 @@ from tests.support.servers import API_TOKEN, CollectorProcess, free_port
 READER = {'Authorization': f'Bearer {API_TOKEN}'}
 
 
-def start(tmp_path_factory, *extra: str) -> CollectorProcess:
+def start(tmp_path_factory, new_db, *extra: str) -> CollectorProcess:
     port = free_port()
     accounts = f'[accounts.shop]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["*"]\n'
-    process = CollectorProcess(tmp_path_factory.mktemp('privacy'), accounts, port=port, extra_args=list(extra))
+    process = CollectorProcess(tmp_path_factory.mktemp('privacy'), accounts, port=port, extra_args=list(extra), db=new_db())
     process.start()
     return process
 
 
 @pytest.fixture(scope='module')
-def server(tmp_path_factory):
-    process = start(tmp_path_factory)
+def server(tmp_path_factory, new_db):
+    process = start(tmp_path_factory, new_db)
     yield process
     process.stop()
 
@@ -61,8 +60,7 @@ def test_erasing_an_email_takes_the_visitors_whole_history_and_keeps_no_identifi
     assert email not in json.dumps(server.rejects('shop'))
     record = httpx.get(server.url + '/api/erasures?account=shop', headers=READER, timeout=10).json()[-1]
     assert (record['kind'], record['events'], record['rejects']) == ('email', 3, 1)
-    with sqlite3.connect(server.db) as connection:
-        assert email not in json.dumps(connection.execute('SELECT * FROM erasures').fetchall())
+    assert email not in json.dumps(server.sql('SELECT * FROM erasures'))
 
 
 def test_erasing_a_visitor_id(server):
@@ -80,16 +78,14 @@ def test_an_erasure_request_must_say_exactly_whom(server, request_body):
     assert answer.status_code == 400
 
 
-def test_retention_deletes_old_events_in_batches_while_intake_goes_on(tmp_path_factory):
-    process = start(tmp_path_factory)
+def test_retention_deletes_old_events_in_batches_while_intake_goes_on(tmp_path_factory, new_db):
+    process = start(tmp_path_factory, new_db)
     old = [event() for _ in range(100)]
     for _ in range(120):
         post(process, [event() for _ in range(100)])
     post(process, old)
     process.stop()
-    with sqlite3.connect(process.db) as connection:
-        two_days_ago = int(time.time() * 1000) - 2 * 86_400_000
-        connection.execute('UPDATE events SET received_at = ?', (two_days_ago,))
+    process.sql('UPDATE events SET received_at = ?', int(time.time() * 1000) - 2 * 86_400_000)
     process.extra_args = ['--retention-days', '1', '--retention-interval', '0.2']
     process.start()
     fresh, slowest = [], []
@@ -108,9 +104,8 @@ def test_retention_deletes_old_events_in_batches_while_intake_goes_on(tmp_path_f
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
-            with sqlite3.connect(process.db) as connection:
-                left = connection.execute('SELECT count(*) FROM events WHERE received_at < ?',
-                                          (int(time.time() * 1000) - 86_400_000,)).fetchone()[0]
+            left = process.sql('SELECT count(*) FROM events WHERE received_at < ?',
+                               int(time.time() * 1000) - 86_400_000)[0][0]
             if left == 0:
                 break
             time.sleep(0.2)

@@ -74,14 +74,40 @@ def wait_for_events(read, count: int, timeout: float, settle: float, describe=No
     raise AssertionError(f'expected {count} events, got {len(events)}: {shown}')
 
 
+def run_sql(db, query: str, *params) -> list[tuple]:
+    """`query` (with `?` placeholders) on a SQLite file or a postgresql:// URL; the rows."""
+    if not str(db).startswith('postgresql://'):
+        import sqlite3
+
+        with sqlite3.connect(db) as connection:
+            return connection.execute(query, params).fetchall()
+    import asyncio
+
+    import asyncpg
+
+    parts = query.split('?')
+    numbered = parts[0] + ''.join(f'${n}{part}' for n, part in enumerate(parts[1:], 1))
+
+    async def run():
+        connection = await asyncpg.connect(str(db))
+        try:
+            return [tuple(row) for row in await connection.fetch(numbered, *params)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
 class CollectorProcess:
     """`python -m collector serve` on a free port; `stop()` ends it, `start()` starts it again
     on the same port and database (a collector restart)."""
 
-    def __init__(self, workdir: Path, accounts_toml: str, port: int | None = None, extra_args=(), demo=False):
+    def __init__(self, workdir: Path, accounts_toml: str, port: int | None = None, extra_args=(), demo=False,
+                 db: str | None = None):
         self.workdir = workdir
         self.port = port or free_port()
-        self.db = workdir / 'events.sqlite3'
+        # A SQLite file of its own, or the database URL given (postgresql://...).
+        self.db = db or workdir / 'events.sqlite3'
         self.accounts_path = workdir / 'accounts.toml'
         self.accounts_path.write_text(accounts_toml)
         self.extra_args = list(extra_args)
@@ -124,6 +150,11 @@ class CollectorProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def sql(self, query: str, *params) -> list[tuple]:
+        """Run `query` (`?` placeholders) on the collector's database, SQLite or PostgreSQL, as an
+        operator would; returns the rows."""
+        return run_sql(self.db, query, *params)
 
     def events(self, account: str, since: int = 0) -> list[dict]:
         """Every event stored for `account` after `since`, read page by page."""

@@ -11,7 +11,7 @@ import brotli
 import pytest
 from starlette.testclient import TestClient
 
-from collector import storage
+from collector import sqlite_store
 from collector.accounts import parse_accounts
 from collector.app import create_app
 from collector.settings import Settings, SettingsError
@@ -131,7 +131,7 @@ def test_429_with_retry_after_when_a_client_sends_too_fast(make_client):
 
 
 def test_503_with_retry_after_when_the_store_is_saturated(client, monkeypatch):
-    monkeypatch.setattr(storage, 'MAX_WAITING_WRITES', 0)
+    monkeypatch.setattr(sqlite_store, 'MAX_WAITING_WRITES', 0)
     answer = post(client, body([event()]))
     assert answer.status_code == 503 and answer.headers['retry-after'] == '2'
     assert stored(client) == []

@@ -1,0 +1,302 @@
+"""The PostgreSQL engine of `storage.EventStore`: collectors on any number of machines, one database.
+
+Driver: asyncpg (binary protocol, its own pool, no thread hand-off). Measured on this project's
+group insert (unnest arrays, ON CONFLICT DO NOTHING RETURNING), one connection, same machine:
+groups of 10 rows, asyncpg 13.4k rows/s against psycopg 3's 10.4k; groups of 200 rows, 52.6k
+against 26.7k (README, "Running on PostgreSQL").
+
+- Dedupe: `UNIQUE (account, event_id)` and `INSERT ... ON CONFLICT DO NOTHING`. Two collectors
+  inserting the same id at the same moment: the second waits for the first's commit and skips it.
+- Group commit: requests queue their rows in this process; one writer task sends everything
+  waiting as one `INSERT ... SELECT FROM unnest(...)` per table, in one transaction. Each request
+  is answered after the commit.
+- Commit order: every group transaction first takes one transaction-scoped advisory lock, so
+  groups of all collectors commit one at a time and `seq` follows commit order: a reader paging
+  with `since` never skips a row committed late with a smaller `seq`. A group is milliseconds
+  long, and while it commits the next one gathers, so this costs no throughput.
+- Outages: every write is bounded by WRITE_TIMEOUT_S (the pool's acquire, the transaction); a
+  refused connection, a lost one, a restart or a timeout answers 503 (StoreBusy) and the tag sends
+  again. The pool replaces dead connections by itself; migrations not yet applied (the database
+  was down at start) are applied on the first write that reaches it.
+- Pool: at most POOL_MAX_CONNECTIONS per collector process (the writer, reads, background work):
+  N processes need N x POOL_MAX_CONNECTIONS of the server's `max_connections`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+
+import asyncpg
+
+from collector import migrations
+from collector.storage import (
+    MAX_ROWS_PER_TRANSACTION,
+    MAX_WAITING_WRITES,
+    Erasure,
+    StoreBusy,
+    StoredEvent,
+    StoreResult,
+    sample_text,
+)
+from collector.validation import RejectedEvent, ValidEvent
+
+__all__ = ['POOL_MAX_CONNECTIONS', 'PostgresEventStore', 'migrate']
+
+POOL_MAX_CONNECTIONS = 4
+CONNECT_TIMEOUT_S = 3.0
+WRITE_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 10.0
+# Advisory lock keys (any two constants of this project's own).
+MIGRATION_LOCK = 0x6F6D_0001
+COMMIT_ORDER_LOCK = 0x6F6D_0002
+
+_INSERT_EVENTS = """
+INSERT INTO events (account, event_id, type, ts, cid, received_at, body)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[])
+ON CONFLICT (account, event_id) DO NOTHING
+RETURNING account, event_id
+"""
+_INSERT_REJECTS = """
+INSERT INTO rejects (account, received_at, reason, sample)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])
+"""
+_CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def migrate(connection: asyncpg.Connection) -> int:
+    """Apply the migrations the database has not had, under an advisory lock (collectors starting
+    together take turns); returns the version."""
+    async with connection.transaction():
+        await connection.execute('SELECT pg_advisory_xact_lock($1)', MIGRATION_LOCK)
+        await connection.execute('CREATE TABLE IF NOT EXISTS schema_migrations '
+                                 '(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())')
+        version = await connection.fetchval('SELECT coalesce(max(version), 0) FROM schema_migrations')
+        for number, script in migrations.POSTGRES:
+            if number > version:
+                await connection.execute(script)
+                await connection.execute('INSERT INTO schema_migrations (version) VALUES ($1)', number)
+                version = number
+    return version
+
+
+class PostgresEventStore:
+    """See the module docstring and `storage.EventStore`."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._pool: asyncpg.Pool | None = None
+        self._migrated = False
+        self._migrating = asyncio.Lock()
+        self._pending: collections.deque = collections.deque()
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task | None = None
+        self._closed = False
+
+    async def start(self) -> None:
+        # min_size=0: the collector starts (and answers 503) while the database is unreachable.
+        self._pool = asyncpg.create_pool(self.url, min_size=0, max_size=POOL_MAX_CONNECTIONS,
+                                         timeout=CONNECT_TIMEOUT_S, command_timeout=READ_TIMEOUT_S,
+                                         max_inactive_connection_lifetime=60.0)
+        await self._pool
+        try:
+            await self._ensure_migrated()
+        except StoreBusy:
+            pass
+        self._writer = asyncio.create_task(self._write_loop())
+
+    async def _ensure_migrated(self) -> None:
+        if self._migrated:
+            return
+        async with self._migrating:
+            if self._migrated:
+                return
+            try:
+                async with asyncio.timeout(WRITE_TIMEOUT_S):
+                    async with self._pool.acquire() as connection:
+                        await migrate(connection)
+            except _CONNECTION_ERRORS as error:
+                raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
+            self._migrated = True
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult:
+        """Store a batch's events and set-aside events; returns once they are committed. Raises
+        StoreBusy when too many writes wait or the database is unavailable."""
+        if self._closed or self._writer is None or len(self._pending) >= MAX_WAITING_WRITES:
+            raise StoreBusy('too many writes waiting')
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((account, events, rejected, int(time.time() * 1000), done))
+        self._wake.set()
+        return await done
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                work, rows = [], 0
+                while self._pending and rows < MAX_ROWS_PER_TRANSACTION:
+                    item = self._pending.popleft()
+                    work.append(item)
+                    rows += len(item[1]) + len(item[2])
+                try:
+                    results = await self._commit(work)
+                except StoreBusy as busy:
+                    results = [busy] * len(work)
+                except BaseException as error:  # noqa: BLE001 -- never leave a request waiting
+                    _settle(work, [StoreBusy(f'database error: {type(error).__name__}')] * len(work))
+                    raise
+                _settle(work, results)
+            if self._closed:
+                return
+
+    async def _commit(self, work: list) -> list[StoreResult]:
+        await self._ensure_migrated()
+        columns = ([], [], [], [], [], [], [])
+        accounts, event_ids, types, times, cids, received, bodies = columns
+        reject_columns = ([], [], [], [])
+        for account, events, rejected, received_at, _done in work:
+            for e in events:
+                accounts.append(account)
+                event_ids.append(e.event_id)
+                types.append(e.type)
+                times.append(e.ts)
+                cids.append(e.cid)
+                received.append(received_at)
+                bodies.append(e.body.decode('utf-8'))
+            for r in rejected:
+                reject_columns[0].append(account)
+                reject_columns[1].append(received_at)
+                reject_columns[2].append(r.reason)
+                reject_columns[3].append(sample_text(r.sample))
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                async with self._pool.acquire() as connection:
+                    async with connection.transaction():
+                        await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
+                        inserted = await connection.fetch(_INSERT_EVENTS, *columns) if accounts else []
+                        if reject_columns[0]:
+                            await connection.execute(_INSERT_REJECTS, *reject_columns)
+        except _CONNECTION_ERRORS as error:
+            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
+        # Which request stored which row: the first request of the group that sent it.
+        new = {(row[0], row[1]) for row in inserted}
+        results = []
+        for account, events, rejected, _received_at, _done in work:
+            stored = 0
+            for e in events:
+                key = (account, e.event_id)
+                if key in new:
+                    new.discard(key)
+                    stored += 1
+            results.append(StoreResult(stored, len(events) - stored, len(rejected)))
+        return results
+
+    # -- reading and maintenance -----------------------------------------------------------------
+
+    async def _fetch(self, query: str, *args) -> list:
+        try:
+            await self._ensure_migrated()
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                return await self._pool.fetch(query, *args)
+        except _CONNECTION_ERRORS as error:
+            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
+
+    async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]:
+        """Stored events of `account` after sequence number `since`, oldest first."""
+        rows = await self._fetch('SELECT seq, received_at, body FROM events WHERE account = $1 AND seq > $2 '
+                                 'ORDER BY seq LIMIT $3', account, since, limit)
+        return [StoredEvent(*row) for row in rows]
+
+    async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]:
+        rows = await self._fetch('SELECT seq, received_at, reason, sample FROM rejects WHERE account = $1 AND seq > $2 '
+                                 'ORDER BY seq LIMIT $3', account, since, limit)
+        return [dict(row) for row in rows]
+
+    async def read_erasures(self, account: str, since: int, limit: int) -> list[dict]:
+        rows = await self._fetch('SELECT seq, erased_at, kind, events, rejects FROM erasures WHERE account = $1 '
+                                 'AND seq > $2 ORDER BY seq LIMIT $3', account, since, limit)
+        return [dict(row) for row in rows]
+
+    async def erase(self, account: str, email: str | None, cid: str | None) -> Erasure:
+        """Delete the events and set-aside samples of one shopper: those with `uid` = `email` and
+        every event of the visitor ids seen with it; or every event of visitor `cid`."""
+        try:
+            await self._ensure_migrated()
+            async with asyncio.timeout(READ_TIMEOUT_S), self._pool.acquire() as connection, connection.transaction():
+                await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
+                if email is not None:
+                    cids = [row[0] for row in await connection.fetch(
+                        "SELECT DISTINCT cid FROM events WHERE account = $1 AND (body::jsonb ->> 'uid') = $2",
+                        account, email)]
+                    marks = [email, *cids]
+                    events = _count(await connection.execute(
+                        "DELETE FROM events WHERE account = $1 AND ((body::jsonb ->> 'uid') = $2 OR cid = ANY($3))",
+                        account, email, cids))
+                else:
+                    marks = [cid]
+                    events = _count(await connection.execute('DELETE FROM events WHERE account = $1 AND cid = $2',
+                                                             account, cid))
+                rejects = 0
+                for mark in marks:
+                    rejects += _count(await connection.execute(
+                        'DELETE FROM rejects WHERE account = $1 AND strpos(sample, $2) > 0', account, mark))
+                await connection.execute(
+                    'INSERT INTO erasures (account, erased_at, kind, events, rejects) VALUES ($1, $2, $3, $4, $5)',
+                    account, int(time.time() * 1000), 'email' if email is not None else 'cid', events, rejects)
+        except _CONNECTION_ERRORS as error:
+            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
+        return Erasure(events, rejects)
+
+    async def prune(self, before_ms: int, batch: int) -> int:
+        """Delete at most `batch` events (and set-aside events) received before `before_ms`."""
+        try:
+            await self._ensure_migrated()
+            async with asyncio.timeout(READ_TIMEOUT_S), self._pool.acquire() as connection, connection.transaction():
+                deleted = _count(await connection.execute(
+                    'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < $1 ORDER BY seq LIMIT $2)',
+                    before_ms, batch))
+                deleted += _count(await connection.execute(
+                    'DELETE FROM rejects WHERE seq IN (SELECT seq FROM rejects WHERE received_at < $1 ORDER BY seq '
+                    'LIMIT $2)', before_ms, batch))
+        except _CONNECTION_ERRORS as error:
+            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
+        return deleted
+
+    async def close(self) -> None:
+        """Finish the group being written (at most WRITE_TIMEOUT_S), answer 503 to what waits, close."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        if self._writer is not None:
+            try:
+                await asyncio.wait_for(self._writer, WRITE_TIMEOUT_S + 1)
+            except BaseException:  # noqa: BLE001 -- cancelled or failed: what waits gets 503 below
+                pass
+        _settle(list(self._pending), [StoreBusy('shutting down')] * len(self._pending))
+        self._pending.clear()
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), 5)
+            except (asyncio.TimeoutError, *_CONNECTION_ERRORS):
+                self._pool.terminate()
+
+
+def _settle(work: list, results: list) -> None:
+    for item, result in zip(work, results, strict=True):
+        done = item[-1]
+        if done.done():
+            continue
+        if isinstance(result, StoreBusy):
+            done.set_exception(result)
+        else:
+            done.set_result(result)
+
+
+def _count(status: str) -> int:
+    """Rows a command touched, from its status ('DELETE 3')."""
+    return int(status.rsplit(' ', 1)[-1]) if status and status[-1].isdigit() else 0
