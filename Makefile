@@ -110,7 +110,7 @@ $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
 
 # Figures side by side with the peers: bench/results.json and bench/RESULTS.md (about 6 minutes).
 .PHONY: bench
-bench: install chromium build bench/node_modules/.installed $(VENV)/.bench-installed
+bench: install chromium postgres build bench/node_modules/.installed $(VENV)/.bench-installed
 	scripts/ensure-apt /usr/bin/wrk wrk
 	$(PY) bench/run.py
 

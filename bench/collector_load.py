@@ -1,13 +1,13 @@
 """Collector throughput: wrk posts batches of 10 events from CONNECTIONS concurrent connections on
-loopback for DURATION_S, against the real collector (1 worker, SQLite under a temp dir) and
-against a bare ASGI app answering 204 (the ceiling of this machine), both on uvicorn with the
-same settings. Zero loss is checked: every event of every 204 is in the database, once."""
+loopback for DURATION_S, against the real collector (1 worker on SQLite under a temp dir; 1 and 2
+workers on a throwaway PostgreSQL cluster on the same machine) and against a bare ASGI app
+answering 204 (the ceiling of this machine), all on uvicorn with the same settings. Zero loss is
+checked: every event of every 204 is in the database, once."""
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from common import BENCH
 
-from tests.support.servers import CollectorProcess, free_port
+from tests.support.postgres import PostgresCluster
+from tests.support.servers import CollectorProcess, free_port, run_sql
 
 DURATION_S = 20
 CONNECTIONS = 32
@@ -65,16 +66,16 @@ def bare(duration_s: int, connections: int) -> dict:
         server.wait()
 
 
-def collector(duration_s: int, connections: int) -> dict:
+def collector(duration_s: int, connections: int, db: str | None = None, workers: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        process = CollectorProcess(Path(tmp), '[accounts.bench]\ncollector_url = "http://127.0.0.1/collect"\norigins = ["*"]\n')
+        process = CollectorProcess(Path(tmp), '[accounts.bench]\ncollector_url = "http://127.0.0.1/collect"\norigins = ["*"]\n',
+                                   db=db, extra_args=['--workers', str(workers)])
         process.start()
         try:
             result = summarize(wrk(f'{process.url}/collect', duration_s, connections))
         finally:
             process.stop()
-        with sqlite3.connect(process.db) as connection:
-            stored, unique = connection.execute('SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events').fetchone()
+        stored, unique = run_sql(process.db, 'SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events')[0]
         # wrk stops counting at the deadline while the last requests are still being answered, so
         # the database may hold a few batches more than the 204s counted; it must never hold less.
         result['events_stored'] = stored
@@ -87,9 +88,17 @@ def collector(duration_s: int, connections: int) -> dict:
 
 def run(duration_s: int = DURATION_S, connections: int = CONNECTIONS) -> dict:
     ours = collector(duration_s, connections)
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix='ometria-bench-pg-'))).start()
+    try:
+        postgres_1 = collector(duration_s, connections, cluster.database('bench'), workers=1)
+        postgres_2 = collector(duration_s, connections, cluster.database('bench'), workers=2)
+    finally:
+        cluster.remove()
     ceiling = bare(duration_s, connections)
-    ours['ratio_to_bare_asgi'] = round(ours['requests_per_s'] / ceiling['requests_per_s'], 3)
-    return {'collector': ours, 'bare_asgi_204': ceiling, 'connections': connections, 'duration_s': duration_s,
+    for result in (ours, postgres_1, postgres_2):
+        result['ratio_to_bare_asgi'] = round(result['requests_per_s'] / ceiling['requests_per_s'], 3)
+    return {'collector': ours, 'collector_postgres_1': postgres_1, 'collector_postgres_2': postgres_2,
+            'bare_asgi_204': ceiling, 'connections': connections, 'duration_s': duration_s,
             'events_per_batch': EVENTS_PER_BATCH, 'cpus': os.cpu_count()}
 
 

@@ -43,6 +43,11 @@ def _connect(path: str) -> sqlite3.Connection:
     # power loss, not only a crash. With group commit it costs one fsync per group.
     connection.execute('PRAGMA synchronous=FULL')
     connection.execute('PRAGMA busy_timeout=10000')
+    # Measured on the write path (README, "Collector throughput"): the unique index takes random
+    # UUIDs, so index pages are read back often; mapping the file saves a copy per page read, and
+    # checkpointing the WAL every 4,000 pages instead of 1,000 costs fewer, longer passes.
+    connection.execute('PRAGMA mmap_size=268435456')
+    connection.execute('PRAGMA wal_autocheckpoint=4000')
     return connection
 
 
