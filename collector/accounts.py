@@ -39,6 +39,9 @@ class Account:
     consent_tool: str = ''
     consent_category: str = ''
     gpc: str = 'refuse'
+    # Where this account's triggers are POSTed, and the secret that signs them (webhooks.py).
+    webhook_url: str = ''
+    webhook_secret: str = field(default='', repr=False)
 
     def tag_settings(self, collector_url: str) -> TagSettings:
         """What is stamped into this account's tag, with `collector_url`."""
@@ -66,6 +69,25 @@ def consent_problem(consent: object, consent_tool: object, consent_category: obj
     return None
 
 
+MIN_WEBHOOK_SECRET_CHARS = 16
+
+
+def webhook_problem(webhook_url: object, webhook_secret: object) -> str | None:
+    """What is wrong with an account's webhook settings, or None. The URL is http(s), or a path
+    (`/demo/webhook`: only the demo server, which knows its own origin, takes one); a URL needs a
+    secret of at least MIN_WEBHOOK_SECRET_CHARS characters."""
+    if not isinstance(webhook_url, str) or not isinstance(webhook_secret, str):
+        return 'webhook_url and webhook_secret are strings'
+    if not webhook_url:
+        return 'webhook_secret without webhook_url' if webhook_secret else None
+    if not (webhook_url.startswith(('https://', 'http://')) or webhook_url.startswith('/')) or any(
+            c.isspace() for c in webhook_url):
+        return 'webhook_url is an http(s) URL'
+    if len(webhook_secret) < MIN_WEBHOOK_SECRET_CHARS:
+        return f'webhook_url needs a webhook_secret of at least {MIN_WEBHOOK_SECRET_CHARS} characters'
+    return None
+
+
 def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
     """Accounts from the parsed TOML `data`; raises AccountsError naming `source` on bad input."""
     table = data.get('accounts')
@@ -80,7 +102,7 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         if not isinstance(entry, dict):
             raise AccountsError(f'{source}: account {account_id!r} must be a table')
         unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain', 'identify_forms', 'consent', 'consent_tool',
-                                'consent_category', 'gpc'}
+                                'consent_category', 'gpc', 'webhook_url', 'webhook_secret'}
         if unknown:
             raise AccountsError(f'{source}: account {account_id!r} has unknown keys {sorted(unknown)}')
         collector_url = entry.get('collector_url', '')
@@ -98,8 +120,12 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         problem = consent_problem(**consent)
         if problem:
             raise AccountsError(f'{source}: account {account_id!r}: {problem}')
+        webhook = {key: entry.get(key, '') for key in ('webhook_url', 'webhook_secret')}
+        problem = webhook_problem(**webhook)
+        if problem:
+            raise AccountsError(f'{source}: account {account_id!r}: {problem}')
         accounts[account_id] = Account(account_id, collector_url, tuple(o.rstrip('/') for o in origins), cookie_domain,
-                                       identify_forms, **consent)
+                                       identify_forms, **consent, **webhook)
     return accounts
 
 

@@ -6,6 +6,8 @@ Routes:
   `GET /tags/ometria.debug.js`: the debug module the tags fetch in debug mode.
 - `GET /api/events?account=&since=&limit=`: stored events, oldest first (`since`: a `seq`).
 - `GET /api/rejects?account=&since=`: events set aside by validation, with the reason.
+- `GET /api/sessions?account=&since=`: ended sessions' summaries; `GET /api/triggers?account=`:
+  the triggers they started, with their webhook delivery state (triggers.py, webhooks.py).
 - `GET /api/stats`: this process's counters.
 - `POST /api/erase` `{"account", "email"}` or `{"account", "cid"}`: erase one shopper's data;
   `GET /api/erasures?account=`: when erasures happened and what they deleted (no identifiers).
@@ -46,9 +48,11 @@ from collector.models import MAX_BODY_BYTES
 from collector.ratelimit import RateLimiter, SharedRateLimiter
 from collector.settings import Settings, SettingsError, from_env
 from collector.stamp import ACCOUNT_ID_PATTERN, StampError
-from collector.storage import EventStore, StoreBusy, StoredEvent, open_store
+from collector.storage import EventStore, StoreBusy, StoredEvent, StoredSummary, open_store
 from collector.tags import DEBUG_FILE, TagCache, TagUnavailable, choose_encoding
+from collector.triggers import SessionCloser, http_poster, new_http_client, run_deliveries
 from collector.validation import check_batch
+from collector.webhooks import Deliverer
 
 __all__ = ['create_app', 'app_from_env', 'collector_urls', 'store_for']
 
@@ -145,12 +149,36 @@ def events_json(rows: list[StoredEvent]) -> bytes:
     return ('[' + ','.join(parts) + ']').encode('utf-8', 'replace')
 
 
+def sessions_json(rows: list[StoredSummary]) -> bytes:
+    """The sessions API's answer: each summary's JSON text with its `seq` and the count of events
+    received after the session ended (`late_events`)."""
+    parts = [row.body.rstrip()[:-1] + f',"seq":{row.seq},"late_events":{row.late}}}' for row in rows]
+    return ('[' + ','.join(parts) + ']').encode('utf-8', 'replace')
+
+
+def webhook_targets(settings: Settings, accounts: dict[str, Account]) -> dict[str, tuple[str, str]]:
+    """account id -> (webhook URL, secret) for the accounts that have one. A path (`/demo/webhook`)
+    is taken by the demo server only, against its own origin; elsewhere it is a SettingsError."""
+    targets = {}
+    for account_id, account in accounts.items():
+        if not account.webhook_url:
+            continue
+        url = account.webhook_url
+        if url.startswith('/'):
+            if not (settings.demo and settings.own_origin):
+                raise SettingsError(f'account {account_id}: webhook_url {url!r} is a path; give a full URL')
+            url = settings.own_origin + url
+        targets[account_id] = (url, account.webhook_secret)
+    return targets
+
+
 def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
                store_factory: Callable[[Settings], EventStore] = store_for) -> ASGIApp:
     """The ASGI application for `settings` (`POST /collect` straight to its handler, everything
     else through Starlette); raises SettingsError when it cannot run safely."""
     accounts = load_accounts(settings.accounts_path) if accounts is None else accounts
     tag_urls = collector_urls(settings, accounts)
+    webhooks = webhook_targets(settings, accounts)
     addresses = ClientAddresses(settings.proxy_networks())
     access = ReadAccess(settings.api_token)
     store: EventStore | None = None
@@ -349,6 +377,8 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
     api_events = listing('read', events_json)
     api_rejects = listing('read_rejects')
     api_erasures = listing('read_erasures')
+    api_sessions = listing('read_sessions', sessions_json)
+    api_triggers = listing('read_triggers')
 
     @reader
     async def api_stats(request: Request) -> Response:
@@ -417,12 +447,22 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         nonlocal store
         store = store_factory(settings)
         await store.start()
-        pruning = asyncio.create_task(prune_forever()) if settings.retention_days > 0 else None
+        background = [asyncio.create_task(SessionCloser(store, settings.session_timeout_s, stats).run())]
+        # The HTTP client (and its TLS context) only where some account has a webhook.
+        http = new_http_client() if webhooks else None
+        if http is not None:
+            background.append(asyncio.create_task(run_deliveries(Deliverer(store, webhooks, http_poster(http), stats,
+                                                                   retry_base_ms=settings.webhook_retry_base_ms))))
+        if settings.retention_days > 0:
+            background.append(asyncio.create_task(prune_forever()))
         try:
             yield
         finally:
-            if pruning is not None:
-                pruning.cancel()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            if http is not None:
+                await http.aclose()
             await store.close()
 
     routes = [
@@ -433,6 +473,8 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         Route('/api/stats', api_stats, methods=['GET']),
         Route('/api/erase', api_erase, methods=['POST']),
         Route('/api/erasures', api_erasures, methods=['GET']),
+        Route('/api/sessions', api_sessions, methods=['GET']),
+        Route('/api/triggers', api_triggers, methods=['GET']),
         Route('/live', live, methods=['GET']),
         Route('/static/{name}', static, methods=['GET']),
         Route('/healthz', healthz, methods=['GET']),

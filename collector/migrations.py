@@ -10,6 +10,10 @@ Tables (both engines, same columns):
   event's JSON text as received (after repair).
 - `rejects`: events set aside by validation, with the reason and a sample of what was sent.
 - `erasures`: that an erasure happened and what it deleted, without the identifier.
+- (2) `events.sid` and an index by visitor; `sessions`: each session's first and last receive
+  time, its event count, when it was closed and how many events came after that (late);
+  `summaries`: one per ended session; `triggers`: one per session at most, with its delivery
+  state (`pending`, `retrying`, `delivered`, `gave_up`), attempts, next attempt and claim.
 """
 
 from __future__ import annotations
@@ -46,6 +50,53 @@ CREATE TABLE IF NOT EXISTS erasures (
     rejects INTEGER NOT NULL
 );
 """),
+    (2, """
+ALTER TABLE events ADD COLUMN sid TEXT NOT NULL DEFAULT '';
+
+CREATE INDEX events_by_visitor ON events (account, cid);
+CREATE TABLE sessions (
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    closed_at INTEGER,
+    late INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, cid, sid)
+);
+CREATE INDEX sessions_open ON sessions (last_at) WHERE closed_at IS NULL;
+CREATE TABLE summaries (
+    seq INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    ended_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (account, cid, sid)
+);
+CREATE INDEX summaries_by_account ON summaries (account, seq);
+CREATE TABLE triggers (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    claimed_until INTEGER NOT NULL DEFAULT 0,
+    last_status INTEGER,
+    last_error TEXT NOT NULL DEFAULT '',
+    delivered_at INTEGER,
+    UNIQUE (account, cid, sid)
+);
+CREATE INDEX triggers_due ON triggers (next_at) WHERE state IN ('pending', 'retrying');
+CREATE INDEX triggers_by_account ON triggers (account, seq);
+"""),
 )
 
 POSTGRES = (
@@ -78,5 +129,52 @@ CREATE TABLE erasures (
     events INTEGER NOT NULL,
     rejects INTEGER NOT NULL
 );
+"""),
+    (2, """
+ALTER TABLE events ADD COLUMN sid TEXT NOT NULL DEFAULT '';
+
+CREATE INDEX events_by_visitor ON events (account, cid);
+CREATE TABLE sessions (
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL,
+    events INTEGER NOT NULL,
+    closed_at BIGINT,
+    late INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, cid, sid)
+);
+CREATE INDEX sessions_open ON sessions (last_at) WHERE closed_at IS NULL;
+CREATE TABLE summaries (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    ended_at BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (account, cid, sid)
+);
+CREATE INDEX summaries_by_account ON summaries (account, seq);
+CREATE TABLE triggers (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at BIGINT NOT NULL,
+    claimed_until BIGINT NOT NULL DEFAULT 0,
+    last_status INTEGER,
+    last_error TEXT NOT NULL DEFAULT '',
+    delivered_at BIGINT,
+    UNIQUE (account, cid, sid)
+);
+CREATE INDEX triggers_due ON triggers (next_at) WHERE state IN ('pending', 'retrying');
+CREATE INDEX triggers_by_account ON triggers (account, seq);
 """),
 )

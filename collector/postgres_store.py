@@ -34,11 +34,15 @@ from collector import migrations
 from collector.storage import (
     MAX_ROWS_PER_TRANSACTION,
     MAX_WAITING_WRITES,
+    TOUCH_SESSION,
+    BuildClosing,
     Erasure,
     StoreBusy,
     StoredEvent,
+    StoredSummary,
     StoreResult,
     sample_text,
+    trigger_view,
 )
 from collector.validation import RejectedEvent, ValidEvent
 
@@ -53,11 +57,17 @@ MIGRATION_LOCK = 0x6F6D_0001
 COMMIT_ORDER_LOCK = 0x6F6D_0002
 
 _INSERT_EVENTS = """
-INSERT INTO events (account, event_id, type, ts, cid, received_at, body)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[])
+INSERT INTO events (account, event_id, type, ts, cid, sid, received_at, body)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[])
 ON CONFLICT (account, event_id) DO NOTHING
 RETURNING account, event_id
 """
+# Sessions in key order, so that concurrent transactions lock them in the same order.
+_TOUCH_SESSIONS = """
+INSERT INTO sessions (account, cid, sid, first_at, last_at, events)
+SELECT a, c, s, r, r, n FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[]) AS t(a, c, s, r, n)
+ORDER BY a, c, s
+""" + TOUCH_SESSION
 _INSERT_REJECTS = """
 INSERT INTO rejects (account, received_at, reason, sample)
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])
@@ -155,8 +165,8 @@ class PostgresEventStore:
 
     async def _commit(self, work: list) -> list[StoreResult]:
         await self._ensure_migrated()
-        columns = ([], [], [], [], [], [], [])
-        accounts, event_ids, types, times, cids, received, bodies = columns
+        columns = ([], [], [], [], [], [], [], [])
+        accounts, event_ids, types, times, cids, sids, received, bodies = columns
         reject_columns = ([], [], [], [])
         for account, events, rejected, received_at, _done in work:
             for e in events:
@@ -165,6 +175,7 @@ class PostgresEventStore:
                 types.append(e.type)
                 times.append(e.ts)
                 cids.append(e.cid)
+                sids.append(e.sid)
                 received.append(received_at)
                 bodies.append(e.body.decode('utf-8'))
             for r in rejected:
@@ -178,6 +189,8 @@ class PostgresEventStore:
                     async with connection.transaction():
                         await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
                         inserted = await connection.fetch(_INSERT_EVENTS, *columns) if accounts else []
+                        if inserted:
+                            await connection.execute(_TOUCH_SESSIONS, *_sessions_of(work, inserted))
                         if reject_columns[0]:
                             await connection.execute(_INSERT_REJECTS, *reject_columns)
         except _CONNECTION_ERRORS as error:
@@ -240,6 +253,16 @@ class PostgresEventStore:
                     marks = [cid]
                     events = _count(await connection.execute('DELETE FROM events WHERE account = $1 AND cid = $2',
                                                              account, cid))
+                # What the sessions of these visitors left: their summaries and triggers hold the email.
+                visitors = [cid] if email is None else cids
+                for table in ('sessions', 'summaries', 'triggers'):
+                    await connection.execute(f'DELETE FROM {table} WHERE account = $1 AND cid = ANY($2)', account,
+                                             visitors)
+                if email is not None:
+                    await connection.execute("DELETE FROM summaries WHERE account = $1 AND (body::jsonb ->> 'uid') = $2",
+                                             account, email)
+                    await connection.execute("DELETE FROM triggers WHERE account = $1 AND "
+                                             "(payload::jsonb -> 'session' ->> 'uid') = $2", account, email)
                 rejects = 0
                 for mark in marks:
                     rejects += _count(await connection.execute(
@@ -262,9 +285,79 @@ class PostgresEventStore:
                 deleted += _count(await connection.execute(
                     'DELETE FROM rejects WHERE seq IN (SELECT seq FROM rejects WHERE received_at < $1 ORDER BY seq '
                     'LIMIT $2)', before_ms, batch))
+                for table, column in (('summaries', 'ended_at'), ('triggers', 'created_at')):
+                    deleted += _count(await connection.execute(
+                        f'DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} WHERE {column} < $1 ORDER BY seq '
+                        'LIMIT $2)', before_ms, batch))
+                deleted += _count(await connection.execute(
+                    'DELETE FROM sessions WHERE ctid IN (SELECT ctid FROM sessions WHERE closed_at < $1 LIMIT $2)',
+                    before_ms, batch))
         except _CONNECTION_ERRORS as error:
             raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
         return deleted
+
+    # -- sessions and triggers -------------------------------------------------------------------
+
+    async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
+        """See `storage.EventStore`. One closer at a time: the transaction first takes the
+        commit-order lock (a write group holds it for milliseconds), so closers of several
+        collectors take turns, the second finds the sessions closed, and no write touches a session
+        while it closes."""
+        try:
+            await self._ensure_migrated()
+            async with asyncio.timeout(WRITE_TIMEOUT_S), self._pool.acquire() as connection, connection.transaction():
+                await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
+                idle = await connection.fetch(
+                    'SELECT account, cid, sid FROM sessions WHERE closed_at IS NULL AND last_at < $1 '
+                    'ORDER BY last_at LIMIT $2', cutoff_ms, limit)
+                for account, cid, sid in idle:
+                    await connection.execute('UPDATE sessions SET closed_at = $1 WHERE account = $2 AND cid = $3 '
+                                             'AND sid = $4', now_ms, account, cid, sid)
+                    bodies = [row[0] for row in await connection.fetch(
+                        'SELECT body FROM events WHERE account = $1 AND cid = $2 AND sid = $3 ORDER BY seq',
+                        account, cid, sid)]
+                    summary, trigger = build(account, cid, sid, bodies, now_ms)
+                    await connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, body) '
+                                             'VALUES ($1, $2, $3, $4, $5)', account, cid, sid, now_ms, summary)
+                    if trigger is not None:
+                        trigger_id, kind, payload = trigger
+                        await connection.execute(
+                            'INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, next_at) '
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $6)",
+                            trigger_id, account, cid, sid, kind, now_ms, payload)
+        except _CONNECTION_ERRORS as error:
+            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
+        return len(idle)
+
+    async def claim_triggers(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
+        if not accounts or limit <= 0:
+            return []
+        rows = await self._fetch(
+            'UPDATE triggers SET claimed_until = $1 WHERE seq IN (SELECT seq FROM triggers WHERE state IN '
+            "('pending', 'retrying') AND next_at <= $2 AND claimed_until < $2 AND account = ANY($3) ORDER BY next_at "
+            'LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING seq, id, account, created_at, attempts, payload',
+            until_ms, now_ms, accounts, limit)
+        return [dict(row) for row in rows]
+
+    async def record_delivery(self, seq: int, state: str, attempts: int, next_at: int | None, status: int | None,
+                              error: str, now_ms: int) -> None:
+        await self._fetch(
+            'UPDATE triggers SET state = $1, attempts = $2, next_at = coalesce($3, next_at), claimed_until = 0, '
+            "last_status = $4, last_error = $5, delivered_at = CASE WHEN $1 = 'delivered' THEN $6 ELSE delivered_at END "
+            'WHERE seq = $7', state, attempts, next_at, status, error, now_ms, seq)
+
+    async def read_sessions(self, account: str, since: int, limit: int) -> list[StoredSummary]:
+        rows = await self._fetch(
+            'SELECT s.seq, s.body, coalesce(x.late, 0) FROM summaries s LEFT JOIN sessions x ON x.account = s.account '
+            'AND x.cid = s.cid AND x.sid = s.sid WHERE s.account = $1 AND s.seq > $2 ORDER BY s.seq LIMIT $3',
+            account, since, limit)
+        return [StoredSummary(*row) for row in rows]
+
+    async def read_triggers(self, account: str, since: int, limit: int) -> list[dict]:
+        rows = await self._fetch(
+            'SELECT seq, payload, state, attempts, next_at, last_status, last_error, delivered_at FROM triggers '
+            'WHERE account = $1 AND seq > $2 ORDER BY seq LIMIT $3', account, since, limit)
+        return [trigger_view(*row) for row in rows]
 
     async def close(self) -> None:
         """Finish the group being written (at most WRITE_TIMEOUT_S), answer 503 to what waits, close."""
@@ -295,6 +388,23 @@ def _settle(work: list, results: list) -> None:
             done.set_exception(result)
         else:
             done.set_result(result)
+
+
+def _sessions_of(work: list, inserted: list) -> tuple[list, list, list, list, list]:
+    """The session touch of a group: per (account, cid, sid), the latest receive time and how
+    many of its events were newly stored; as unnest columns, in key order."""
+    new = {(row[0], row[1]) for row in inserted}
+    touched: dict[tuple[str, str, str], list[int]] = {}
+    for account, events, _rejected, received_at, _done in work:
+        for e in events:
+            if (account, e.event_id) in new:
+                new.discard((account, e.event_id))
+                entry = touched.setdefault((account, e.cid, e.sid), [received_at, 0])
+                entry[0] = max(entry[0], received_at)
+                entry[1] += 1
+    keys = sorted(touched)
+    return ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [touched[k][0] for k in keys],
+            [touched[k][1] for k in keys])
 
 
 def _count(status: str) -> int:

@@ -66,6 +66,11 @@ OPTIONS = (
     Option('retention_days', '--retention-days', 'OMETRIA_RETENTION_DAYS', 0,
            'delete events received more than this many days ago, in the background (0: keep them)', int),
     Option('retention_interval_s', '--retention-interval', 'OMETRIA_RETENTION_INTERVAL', 60.0, argparse.SUPPRESS, float),
+    Option('session_timeout_s', '--session-timeout', 'OMETRIA_SESSION_TIMEOUT', 1800.0,
+           'a session ends when none of its events was received for this many seconds; then its summary '
+           'and trigger are made', float),
+    Option('webhook_retry_base_ms', '--webhook-retry-base', 'OMETRIA_WEBHOOK_RETRY_BASE', 10_000, argparse.SUPPRESS,
+           int),
     Option('demo', '--demo', 'OMETRIA_DEMO', False, 'also serve the demo store (opens the live page with a token)',
            bool),
     Option('own_origin', '--own-origin', 'OMETRIA_OWN_ORIGIN', '', argparse.SUPPRESS),
@@ -93,6 +98,9 @@ class Settings:
     trusted_proxies: str = _DEFAULTS['trusted_proxies']
     retention_days: int = _DEFAULTS['retention_days']
     retention_interval_s: float = _DEFAULTS['retention_interval_s']
+    session_timeout_s: float = _DEFAULTS['session_timeout_s']
+    # The first retry delay of a webhook delivery (doubling after); tests shorten it.
+    webhook_retry_base_ms: int = _DEFAULTS['webhook_retry_base_ms']
     demo: bool = _DEFAULTS['demo']
     # The demo's own origin (http://<bind>:<port>): the collect URL stamped into demo tags and an
     # origin the demo account accepts. Set by `serve --demo` from its bind address, never from a

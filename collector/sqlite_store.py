@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import sqlite3
 import threading
@@ -21,18 +22,32 @@ from collector import migrations
 from collector.storage import (
     MAX_ROWS_PER_TRANSACTION,
     MAX_WAITING_WRITES,
+    TOUCH_SESSION,
+    BuildClosing,
     Erasure,
     StoreBusy,
     StoredEvent,
+    StoredSummary,
     StoreResult,
     sample_text,
+    sessions_touched,
+    trigger_view,
 )
 from collector.validation import RejectedEvent, ValidEvent
 
 __all__ = ['SQLiteEventStore']
 
-_INSERT_EVENTS = ('INSERT OR IGNORE INTO events (account, event_id, type, ts, cid, received_at, body) '
-                  'VALUES (?, ?, ?, ?, ?, ?, ?)')
+_TOUCH_SESSION = ('INSERT INTO sessions (account, cid, sid, first_at, last_at, events) VALUES (?, ?, ?, ?, ?, ?)'
+                  + TOUCH_SESSION)
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_events(rows: int) -> str:
+    """One statement for a request's events (at most 100): it returns the ids it stored."""
+    return ('INSERT OR IGNORE INTO events (account, event_id, type, ts, cid, sid, received_at, body) VALUES '
+            + ','.join(['(?, ?, ?, ?, ?, ?, ?, ?)'] * rows) + ' RETURNING event_id')
+
+
 _INSERT_REJECTS = 'INSERT INTO rejects (account, received_at, reason, sample) VALUES (?, ?, ?, ?)'
 
 
@@ -131,10 +146,15 @@ class SQLiteEventStore:
         try:
             connection.execute('BEGIN IMMEDIATE')
             for account, events, rejected, received_at, _done in work:
-                before = connection.total_changes
-                connection.executemany(_INSERT_EVENTS, [
-                    (account, e.event_id, e.type, e.ts, e.cid, received_at, e.body.decode('utf-8')) for e in events])
-                stored = connection.total_changes - before
+                stored = 0
+                if events:
+                    params = []
+                    for e in events:
+                        params += (account, e.event_id, e.type, e.ts, e.cid, e.sid, received_at, e.body.decode('utf-8'))
+                    stored_ids = {row[0] for row in connection.execute(_insert_events(len(events)), params)}
+                    stored = len(stored_ids)
+                    for (cid, sid), count in sessions_touched(events, stored_ids).items():
+                        connection.execute(_TOUCH_SESSION, (account, cid, sid, received_at, received_at, count))
                 if rejected:
                     connection.executemany(_INSERT_REJECTS, [
                         (account, received_at, r.reason, sample_text(r.sample)) for r in rejected])
@@ -202,6 +222,14 @@ class SQLiteEventStore:
             for mark in marks:
                 connection.execute('DELETE FROM rejects WHERE account = ? AND instr(sample, ?) > 0', (account, mark))
             rejects = connection.total_changes - before
+            # What the sessions of these visitors left: their summaries and triggers hold the email.
+            for visitor in cids:
+                for table in ('sessions', 'summaries', 'triggers'):
+                    connection.execute(f'DELETE FROM {table} WHERE account = ? AND cid = ?', (account, visitor))
+            if email is not None:
+                for table, column in (('summaries', 'body'), ('triggers', 'payload')):
+                    connection.execute(f"DELETE FROM {table} WHERE account = ? AND json_extract({column}, ?) = ?",
+                                       (account, '$.uid' if table == 'summaries' else '$.session.uid', email))
             connection.execute('INSERT INTO erasures (account, erased_at, kind, events, rejects) VALUES (?, ?, ?, ?, ?)',
                                (account, int(time.time() * 1000), 'email' if email is not None else 'cid', events, rejects))
         return Erasure(events, rejects)
@@ -231,12 +259,101 @@ class SQLiteEventStore:
             deleted += connection.execute(
                 'DELETE FROM rejects WHERE seq IN (SELECT seq FROM rejects WHERE received_at < ? ORDER BY seq LIMIT ?)',
                 (before_ms, batch)).rowcount
+            for table, column in (('summaries', 'ended_at'), ('triggers', 'created_at')):
+                deleted += connection.execute(
+                    f'DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} WHERE {column} < ? ORDER BY seq LIMIT ?)',
+                    (before_ms, batch)).rowcount
+            deleted += connection.execute(
+                'DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE closed_at < ? LIMIT ?)',
+                (before_ms, batch)).rowcount
         return deleted
 
     async def prune(self, before_ms: int, batch: int) -> int:
         """Delete at most `batch` events (and set-aside events) received before `before_ms`;
         returns how many went. One short transaction: intake waits at most that long."""
         return await asyncio.to_thread(self.prune_sync, before_ms, batch)
+
+    # -- sessions and triggers -------------------------------------------------------------------
+
+    def close_idle_sessions_sync(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
+        connection = self._reader()
+        with connection:
+            # The write lock: one closer at a time, and no event can slip into a session while it
+            # closes (a write waits, then finds the session closed and counts its events late).
+            connection.execute('BEGIN IMMEDIATE')
+            idle = connection.execute(
+                'SELECT account, cid, sid FROM sessions WHERE closed_at IS NULL AND last_at < ? ORDER BY last_at LIMIT ?',
+                (cutoff_ms, limit)).fetchall()
+            for account, cid, sid in idle:
+                connection.execute('UPDATE sessions SET closed_at = ? WHERE account = ? AND cid = ? AND sid = ?',
+                                   (now_ms, account, cid, sid))
+                bodies = [row[0] for row in connection.execute(
+                    'SELECT body FROM events WHERE account = ? AND cid = ? AND sid = ? ORDER BY seq', (account, cid, sid))]
+                summary, trigger = build(account, cid, sid, bodies, now_ms)
+                connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, body) VALUES (?, ?, ?, ?, ?)',
+                                   (account, cid, sid, now_ms, summary))
+                if trigger is not None:
+                    trigger_id, kind, payload = trigger
+                    connection.execute(
+                        'INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, next_at) '
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                        (trigger_id, account, cid, sid, kind, now_ms, payload, now_ms))
+        return len(idle)
+
+    async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
+        return await asyncio.to_thread(self.close_idle_sessions_sync, cutoff_ms, now_ms, limit, build)
+
+    def claim_triggers_sync(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
+        connection = self._reader()
+        marks = ','.join('?' * len(accounts))
+        with connection:
+            connection.execute('BEGIN IMMEDIATE')
+            rows = connection.execute(
+                f"SELECT seq, id, account, created_at, attempts, payload FROM triggers WHERE state IN ('pending', "
+                f"'retrying') AND next_at <= ? AND claimed_until < ? AND account IN ({marks}) ORDER BY next_at LIMIT ?",
+                (now_ms, now_ms, *accounts, limit)).fetchall()
+            connection.executemany('UPDATE triggers SET claimed_until = ? WHERE seq = ?',
+                                   [(until_ms, row[0]) for row in rows])
+        return [dict(zip(('seq', 'id', 'account', 'created_at', 'attempts', 'payload'), row, strict=True))
+                for row in rows]
+
+    async def claim_triggers(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
+        if not accounts or limit <= 0:
+            return []
+        return await asyncio.to_thread(self.claim_triggers_sync, accounts, now_ms, until_ms, limit)
+
+    def record_delivery_sync(self, seq, state, attempts, next_at, status, error, now_ms) -> None:
+        connection = self._reader()
+        with connection:
+            connection.execute(
+                'UPDATE triggers SET state = ?, attempts = ?, next_at = coalesce(?, next_at), claimed_until = 0, '
+                "last_status = ?, last_error = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END "
+                'WHERE seq = ?', (state, attempts, next_at, status, error, state, now_ms, seq))
+
+    async def record_delivery(self, seq: int, state: str, attempts: int, next_at: int | None, status: int | None,
+                              error: str, now_ms: int) -> None:
+        await asyncio.to_thread(self.record_delivery_sync, seq, state, attempts, next_at, status, error, now_ms)
+
+    def read_sessions_sync(self, account: str, since: int, limit: int) -> list[StoredSummary]:
+        rows = self._reader().execute(
+            'SELECT s.seq, s.body, coalesce(x.late, 0) FROM summaries s LEFT JOIN sessions x ON x.account = s.account '
+            'AND x.cid = s.cid AND x.sid = s.sid WHERE s.account = ? AND s.seq > ? ORDER BY s.seq LIMIT ?',
+            (account, since, limit)).fetchall()
+        return [StoredSummary(*row) for row in rows]
+
+    async def read_sessions(self, account: str, since: int, limit: int) -> list[StoredSummary]:
+        """Ended sessions' summaries of `account` after `since`, oldest first."""
+        return await asyncio.to_thread(self.read_sessions_sync, account, since, limit)
+
+    def read_triggers_sync(self, account: str, since: int, limit: int) -> list[dict]:
+        rows = self._reader().execute(
+            'SELECT seq, payload, state, attempts, next_at, last_status, last_error, delivered_at FROM triggers '
+            'WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?', (account, since, limit)).fetchall()
+        return [trigger_view(*row) for row in rows]
+
+    async def read_triggers(self, account: str, since: int, limit: int) -> list[dict]:
+        """Triggers of `account` after `since`, oldest first, with their delivery state."""
+        return await asyncio.to_thread(self.read_triggers_sync, account, since, limit)
 
     async def close(self) -> None:
         if not self._closed:

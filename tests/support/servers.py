@@ -328,6 +328,73 @@ class FaultProxy:
 
 
 @dataclass
+class WebhookCall:
+    """One POST a webhook receiver got: its headers (lower-case names) and raw body."""
+
+    headers: dict
+    body: bytes
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """A store's webhook endpoint on a free port. It records every call, and answers each with
+    the next of `answers` (an int status, or 'hang' to hold the request until `release()`), then
+    200 once they run out."""
+
+    def __init__(self):
+        self.calls: list[WebhookCall] = []
+        self.answers: list = []
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length', '0')))
+                with receiver._lock:
+                    receiver.calls.append(WebhookCall({k.lower(): v for k, v in self.headers.items()}, body))
+                    answer = receiver.answers.pop(0) if receiver.answers else 200
+                if answer == 'hang':
+                    receiver._released.wait(30)
+                    answer = 200
+                self.send_response(answer)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', free_port()), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self.server.server_address[1]}/hook'
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_calls(self, count: int, timeout: float = 20.0) -> list[WebhookCall]:
+        deadline = time.monotonic() + timeout
+        while len(self.calls) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f'expected {count} webhook calls, got {len(self.calls)}')
+            time.sleep(0.05)
+        return list(self.calls)
+
+    def close(self) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
 class StoredPage:
     body: bytes
     headers: dict = field(default_factory=dict)
