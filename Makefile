@@ -14,6 +14,8 @@ CONSENT_TOOL ?=
 CONSENT_CATEGORY ?=
 BUILD_FLAGS = $(if $(IDENTIFY_FORMS),--identify-forms,) $(if $(CONSENT),--consent '$(CONSENT)' --consent-tool '$(CONSENT_TOOL)' --consent-category '$(CONSENT_CATEGORY)',)
 PORT ?= 8000
+# make demo SESSION_TIMEOUT=60: sessions end after a minute idle (then triggers reach /demo/webhook).
+SESSION_TIMEOUT ?= 1800
 PYTEST_ARGS ?=
 
 .PHONY: all
@@ -89,12 +91,12 @@ test-browser: install chromium dist/generic/ometria.js
 
 .PHONY: demo
 demo: install build
-	$(PY) -m collector serve --demo --port $(PORT)
+	$(PY) -m collector serve --demo --port $(PORT) --session-timeout $(SESSION_TIMEOUT)
 
 # The same demo on PostgreSQL (a local cluster of its own) with two collector workers.
 .PHONY: demo-postgres
 demo-postgres: install postgres build
-	PORT=$(PORT) $(PY) scripts/demo_postgres.py
+	PORT=$(PORT) SESSION_TIMEOUT=$(SESSION_TIMEOUT) $(PY) scripts/demo_postgres.py
 
 .PHONY: serve
 serve: install dist/generic/ometria.js

@@ -69,7 +69,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f'\n  Demo store:      {origin}/', flush=True)
         print(f'  Debug overlay:   {origin}/#om_debug', flush=True)
         print(f'  Live events:     {origin}/live?account=demo&token={settings.api_token}', flush=True)
-        print(f'  Magento flavour: {origin}/m/\n', flush=True)
+        print(f'  Magento flavour: {origin}/m/', flush=True)
+        print(f'  Webhook inbox:   {origin}/demo/webhook (sessions end after {settings.session_timeout_s:g} s idle)\n',
+              flush=True)
     elif not settings.api_token:
         print('read API and live page closed: no API token (--api-token-file or OMETRIA_API_TOKEN)', flush=True)
     shown_db = redact_url(settings.db) if is_postgres_url(settings.db) else settings.db

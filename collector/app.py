@@ -481,8 +481,12 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
     ]
     if settings.demo:
         from demo_site.app import demo_routes
+        from demo_site.inbox import inbox_routes
 
         routes.extend(demo_routes(settings.api_token))
+        demo_account = accounts.get('demo')
+        routes.extend(inbox_routes(demo_account.webhook_secret if demo_account else '', Path(settings.demo_inbox),
+                                   may_read))
     inner = Starlette(routes=routes, lifespan=lifespan)
     inner.state.stats = stats
 

@@ -156,9 +156,11 @@ class PostgresEventStore:
                     results = await self._commit(work)
                 except StoreBusy as busy:
                     results = [busy] * len(work)
-                except BaseException as error:  # noqa: BLE001 -- never leave a request waiting
-                    _settle(work, [StoreBusy(f'database error: {type(error).__name__}')] * len(work))
+                except asyncio.CancelledError:
+                    _settle(work, [StoreBusy('shutting down')] * len(work))
                     raise
+                except Exception as error:  # noqa: BLE001 -- the writer lives on; these requests get 503
+                    results = [StoreBusy(f'database error: {type(error).__name__}')] * len(work)
                 _settle(work, results)
             if self._closed:
                 return

@@ -73,6 +73,8 @@ OPTIONS = (
            int),
     Option('demo', '--demo', 'OMETRIA_DEMO', False, 'also serve the demo store (opens the live page with a token)',
            bool),
+    Option('demo_inbox', '--demo-inbox', 'OMETRIA_DEMO_INBOX', str(ROOT / 'var' / 'demo-webhook-inbox.jsonl'),
+           argparse.SUPPRESS),
     Option('own_origin', '--own-origin', 'OMETRIA_OWN_ORIGIN', '', argparse.SUPPRESS),
     Option('rate_file', '--rate-file', 'OMETRIA_RATE_FILE', '', argparse.SUPPRESS),
 )
@@ -102,6 +104,8 @@ class Settings:
     # The first retry delay of a webhook delivery (doubling after); tests shorten it.
     webhook_retry_base_ms: int = _DEFAULTS['webhook_retry_base_ms']
     demo: bool = _DEFAULTS['demo']
+    # Where the demo's webhook receiver (demo_site/inbox.py) records the calls it gets.
+    demo_inbox: str = _DEFAULTS['demo_inbox']
     # The demo's own origin (http://<bind>:<port>): the collect URL stamped into demo tags and an
     # origin the demo account accepts. Set by `serve --demo` from its bind address, never from a
     # request's Host header.

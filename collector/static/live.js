@@ -60,4 +60,62 @@
       .then(function () { setTimeout(poll, 1000); });
   }
   poll();
+
+  // Ended sessions (new ones appended as they come) and triggers (re-read from the oldest one
+  // still pending or retrying, so that delivery states move on screen).
+  var sessionsBody = document.querySelector('#sessions tbody');
+  var triggersBody = document.querySelector('#triggers tbody');
+  var sessionsSince = 0, triggersFrom = 0, triggerRows = {};
+
+  function read(route, since) {
+    return fetch('/api/' + route + '?account=' + encodeURIComponent(account) + '&since=' + since + '&limit=500',
+                 {cache: 'no-store'})
+      .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); });
+  }
+
+  function showSessions(list) {
+    list.forEach(function (s) {
+      var row = document.createElement('tr');
+      cell(row, String(s.seq));
+      cell(row, new Date(s.ended_at).toLocaleTimeString());
+      cell(row, s.uid || '(anonymous)');
+      cell(row, String(s.pageviews));
+      cell(row, s.products_viewed.join(', '), 'detail');
+      cell(row, s.basket ? s.basket.items.length + ' line(s) ' + (s.basket.url || '') : '', 'detail');
+      cell(row, s.transactions.join(', '));
+      cell(row, String(s.late_events));
+      sessionsBody.insertBefore(row, sessionsBody.firstChild);
+      sessionsSince = Math.max(sessionsSince, s.seq);
+    });
+  }
+
+  function showTriggers(list) {
+    var open = null;
+    list.forEach(function (t) {
+      var row = document.createElement('tr');
+      var d = t.delivery;
+      cell(row, String(t.seq));
+      cell(row, new Date(t.created_at).toLocaleTimeString());
+      cell(row, t.type);
+      cell(row, t.session.uid || '');
+      cell(row, d.state, 'state-' + d.state);
+      cell(row, String(d.attempts));
+      cell(row, d.last_status ? 'HTTP ' + d.last_status : (d.last_error || ''));
+      cell(row, t.id, 'ids');
+      var old = triggerRows[t.seq];
+      if (old) { triggersBody.replaceChild(row, old); } else { triggersBody.insertBefore(row, triggersBody.firstChild); }
+      triggerRows[t.seq] = row;
+      if ((d.state === 'pending' || d.state === 'retrying') && open === null) { open = t.seq - 1; }
+      if (open === null) { triggersFrom = t.seq; }
+    });
+    if (open !== null) { triggersFrom = open; }
+  }
+
+  function pollEnded() {
+    read('sessions', sessionsSince).then(showSessions)
+      .then(function () { return read('triggers', triggersFrom); }).then(showTriggers)
+      .catch(function () { /* the events status line says what is wrong */ })
+      .then(function () { setTimeout(pollEnded, 2000); });
+  }
+  pollEnded();
 })();

@@ -171,8 +171,8 @@ def test_the_database_restarted_under_load_loses_nothing_acknowledged(tmp_path, 
                 started = time.monotonic()
                 try:
                     status = http.post(processes[(seed + n) % 2].url + '/collect', content=body(batch)).status_code
-                except httpx.HTTPError:
-                    status = 0
+                except httpx.HTTPError as error:
+                    status = type(error).__name__
                 with lock:
                     slowest[0] = max(slowest[0], time.monotonic() - started)
                     statuses.append(status)

@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from collector import sqlite_store
-from collector.accounts import parse_accounts
+from collector.accounts import AccountsError, parse_accounts
 from collector.app import create_app
 from collector.settings import Settings, SettingsError
 from tests.support.contract import batch, body, event
@@ -319,3 +319,23 @@ def test_the_debug_module_is_served_beside_the_tags_for_every_account(client):
     assert answer.headers['content-type'] == 'text/javascript; charset=utf-8' and answer.headers['etag']
     assert client.get('/tags/ometria.debug.js', headers={'If-None-Match': answer.headers['etag'],
                                                          'Accept-Encoding': 'identity'}).status_code == 304
+
+
+@pytest.mark.parametrize(('webhook', 'problem'), [
+    ({'webhook_url': 'https://hooks.example/om', 'webhook_secret': 'short'}, 'at least 16'),
+    ({'webhook_url': 'ftp://hooks.example/om', 'webhook_secret': 'x' * 16}, 'http'),
+    ({'webhook_secret': 'x' * 16}, 'without webhook_url'),
+    ({'webhook_url': 'https://hooks.example/om'}, 'at least 16'),
+])
+def test_a_webhook_needs_an_http_url_and_a_real_secret(webhook, problem):
+    with pytest.raises(AccountsError, match=problem):
+        parse_accounts({'accounts': {'shop': {'origins': ['*'], **webhook}}})
+
+
+def test_a_webhook_path_is_for_the_demo_server_only(tmp_path):
+    accounts = parse_accounts({'accounts': {'shop': {'origins': ['*'], 'collector_url': 'https://c.example/collect',
+                                                     'webhook_url': '/demo/webhook', 'webhook_secret': 'x' * 16}}})
+    with pytest.raises(SettingsError, match='path'):
+        create_app(Settings(db=str(tmp_path / 'e.sqlite3')), accounts)
+    assert create_app(Settings(db=str(tmp_path / 'e.sqlite3'), demo=True, own_origin='http://127.0.0.1:8000'),
+                      accounts) is not None

@@ -1,0 +1,116 @@
+"""Session end, seen from the demo store: three shoppers in Chromium against the real demo server
+(`python -m collector serve --demo --session-timeout 4`), whose own webhook receiver
+(`/demo/webhook`, demo_site/inbox.py) checks every call's signature. The one who signs in, adds
+to the basket and leaves starts one `abandoned_basket` with the basket's deep link; the one who
+buys starts nothing; the one who only browses products starts `browse_abandonment`."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.servers import API_TOKEN, CollectorProcess, free_port, http_json
+
+SESSION_TIMEOUT_S = 4
+SECRET = 'demo-test-webhook-secret-0123'
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    port = free_port()
+    workdir = tmp_path_factory.mktemp('demo-triggers')
+    accounts = (f'[accounts.demo]\ncollector_url = "http://127.0.0.1:{port}/collect"\n'
+                f'origins = ["http://127.0.0.1:{port}"]\nwebhook_url = "/demo/webhook"\nwebhook_secret = "{SECRET}"\n')
+    server = CollectorProcess(workdir, accounts, port=port, demo=True,
+                              extra_args=['--session-timeout', str(SESSION_TIMEOUT_S),
+                                          '--demo-inbox', str(workdir / 'inbox.jsonl')])
+    server.start()
+    yield server
+    server.stop()
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f'{base}/login')
+    page.fill('#login-form input[name=email]', email)
+    with page.expect_navigation():
+        page.click('#sign-in')
+
+
+def add_to_basket(page, base: str, product_path: str) -> None:
+    page.goto(base + product_path)
+    page.fill('#qty', '1')
+    page.click('#add')
+    page.wait_for_selector('#added:not([hidden])')
+
+
+def leave(context) -> None:
+    """The shopper closes the tab (pagehide sends what is left)."""
+    for page in context.pages:
+        page.close(run_before_unload=True)
+    context.close()
+
+
+def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
+    base = demo.url
+    leaver = browser.new_context()
+    page = leaver.new_page()
+    sign_in(page, base, 'leaver@example.com')
+    add_to_basket(page, base, '/p/1001')
+    leave(leaver)
+
+    buyer = browser.new_context()
+    page = buyer.new_page()
+    sign_in(page, base, 'buyer@example.com')
+    add_to_basket(page, base, '/p/2001')
+    page.goto(f'{base}/basket')
+    with page.expect_navigation():
+        page.click('#checkout')
+    for _ in range(3):
+        with page.expect_navigation():
+            page.click('#next')
+    assert page.text_content('#order-id')
+    leave(buyer)
+
+    browsing = browser.new_context()
+    page = browsing.new_page()
+    sign_in(page, base, 'browser@example.com')
+    page.goto(f'{base}/p/1001')
+    page.goto(f'{base}/p/2001')
+    leave(browsing)
+
+    inbox_url = f'{base}/demo/webhook.json'
+    deadline = time.monotonic() + SESSION_TIMEOUT_S * 5
+    calls = []
+    while time.monotonic() < deadline:
+        calls = http_json(inbox_url)
+        if len(calls) >= 2:
+            break
+        time.sleep(0.25)
+    time.sleep(SESSION_TIMEOUT_S)  # anything else would have come by now
+    calls = http_json(inbox_url)
+    by_uid = {call['trigger']['session']['uid']: call for call in calls}
+    assert len(calls) == 2 and set(by_uid) == {'leaver@example.com', 'browser@example.com'}, calls
+    assert all(call['signature_ok'] for call in calls)
+    abandoned = by_uid['leaver@example.com']['trigger']
+    assert abandoned['type'] == 'abandoned_basket'
+    assert abandoned['session']['basket']['url'] == f'{base}/basket'
+    assert [line['product_id'] for line in abandoned['session']['basket']['items']] == ['1001']
+    browsed = by_uid['browser@example.com']['trigger']
+    assert browsed['type'] == 'browse_abandonment' and browsed['session']['products_viewed'] == ['1001', '2001']
+    # The collector's own record agrees: three ended sessions with those shoppers, each trigger delivered.
+    sessions = http_json(f'{base}/api/sessions?account=demo')
+    assert {'leaver@example.com', 'buyer@example.com', 'browser@example.com'} <= {s['uid'] for s in sessions}
+    triggers = http_json(f'{base}/api/triggers?account=demo')
+    assert sorted(t['delivery']['state'] for t in triggers) == ['delivered', 'delivered']
+
+
+def test_the_inbox_and_the_live_page_show_the_triggers_to_the_token_holder_only(demo, page):
+    assert page.goto(f'{demo.url}/demo/webhook').status == 401
+    page.goto(f'{demo.url}/live?account=demo&token={API_TOKEN}')
+    # (The live page's CSP forbids eval: wait with locators, not page functions.)
+    page.locator('#triggers tbody td.state-delivered').nth(1).wait_for(timeout=10000)
+    assert page.locator('#sessions tbody tr').count() >= 3
+    page.goto(f'{demo.url}/demo/webhook')
+    assert page.locator('#received tbody tr').count() >= 2
+    assert 'abandoned_basket' in page.text_content('#received')
