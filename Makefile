@@ -73,8 +73,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 .PHONY: test
+# Two runs: unit, integration and browser tests on two workers (one test file per worker: its
+# servers and fixtures stay together), then the engine job, whose browsers run one at a time.
 test: install engines postgres lint dist/generic/ometria.js
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile tests/unit tests/integration tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest tests/engines $(PYTEST_ARGS)
 
 # The engine job alone; ENGINES=firefox (or chromium,wpe...) picks engines.
 .PHONY: test-engines

@@ -33,7 +33,20 @@ def check_interval_s(session_timeout_s: float) -> float:
 def build_closing(account: str, cid: str, sid: str, bodies: list[str], ended_at: int) -> tuple:
     """What closing a session stores: its summary's JSON text and its trigger (id, type, payload
     text) or None (storage.BuildClosing)."""
-    summary = summarize(account, cid, sid, [json.loads(body) for body in bodies], ended_at)
+    events = []
+    for body in bodies:
+        try:
+            events.append(json.loads(body))
+        except ValueError:
+            continue
+    try:
+        summary = summarize(account, cid, sid, events, ended_at)
+    except (KeyError, TypeError, ValueError):
+        # Stored events met the contract when they came; should one not, the session still
+        # closes (a session that cannot close would hold up every one after it), with no trigger.
+        summary = summarize(account, cid, sid, [], ended_at)
+        summary['unreadable'] = True
+        return payload_text(summary), None
     kind = trigger_type(summary)
     trigger = None
     if kind is not None:

@@ -10,6 +10,7 @@ server's read credential, like the live page.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import html
 import json
@@ -26,10 +27,15 @@ __all__ = ['inbox_routes']
 
 MAX_CALL_BYTES = 256 * 1024
 MAX_LISTED = 200
+# The inbox stops recording past this size (anyone who can reach the demo can post to it).
+MAX_INBOX_BYTES = 4 * 1024 * 1024
+BODY_TIMEOUT_S = 10.0
 
 
 def record(inbox: Path, entry: dict) -> None:
     inbox.parent.mkdir(parents=True, exist_ok=True)
+    if inbox.exists() and inbox.stat().st_size > MAX_INBOX_BYTES:
+        return
     with open(inbox, 'a', encoding='utf-8') as file:
         fcntl.flock(file, fcntl.LOCK_EX)
         file.write(json.dumps(entry) + '\n')
@@ -49,10 +55,14 @@ def inbox_routes(secret: str, inbox: Path, may_read) -> list[Route]:
 
     async def receive(request: Request) -> Response:
         body = b''
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_CALL_BYTES:
-                return Response('too large\n', status_code=413, media_type='text/plain')
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > MAX_CALL_BYTES:
+                        return Response('too large\n', status_code=413, media_type='text/plain')
+        except TimeoutError:
+            return Response('too slow\n', status_code=408, media_type='text/plain')
         signed = bool(secret) and verify(secret, body, request.headers.get('ometria-signature', ''))
         try:
             trigger = json.loads(body)

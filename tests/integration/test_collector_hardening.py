@@ -211,6 +211,7 @@ def test_slow_headers_are_cut_off(server):
         started = time.monotonic()
         sock.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n')
         answer = b''
+        reset = False
         while True:
             try:
                 sock.sendall(b'X-a: b\r\n')
@@ -222,12 +223,17 @@ def test_slow_headers_are_cut_off(server):
                 chunk = sock.recv(4096)
             except TimeoutError:
                 pass
+            except ConnectionResetError:
+                # The server answered 408 and closed while our last header bytes were unread: the
+                # kernel resets the connection and may drop the answer before we read it.
+                reset = True
+                break
             answer += chunk
             if chunk == b'' and answer:
                 break
             if time.monotonic() - started > 8:
                 break
-        assert answer.startswith(b'HTTP/1.1 408'), answer[:40]
+        assert answer.startswith(b'HTTP/1.1 408') or (reset and not answer), answer[:40]
         assert time.monotonic() - started < 4
     finally:
         sock.close()

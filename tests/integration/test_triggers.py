@@ -5,6 +5,7 @@ delivered once across a collector restart mid-delivery; a dead receiver does not
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -216,5 +217,21 @@ def test_the_session_and_trigger_lists_need_the_token(tmp_path, new_db, receiver
             answer = httpx.get(f'{process.url}/api/{route}?account=shop&since=x',
                                headers={'Authorization': f'Bearer {API_TOKEN}'}, timeout=10)
             assert answer.status_code == 400
+    finally:
+        process.stop()
+
+
+def test_erasing_a_shopper_takes_their_summaries_and_triggers_too(tmp_path, new_db, receiver):
+    process = start(tmp_path, new_db, receiver)
+    try:
+        visit(process, product('1', 'erase-me@example.com'))
+        keep = visit(process, product('2', 'keep-me@example.com'))
+        receiver.wait_calls(2)
+        answer = httpx.post(process.url + '/api/erase', json={'account': 'shop', 'email': 'erase-me@example.com'},
+                            headers={'Authorization': f'Bearer {API_TOKEN}'}, timeout=10)
+        assert answer.status_code == 200
+        listed = json.dumps(sessions(process)) + json.dumps(triggers(process))
+        assert 'erase-me@example.com' not in listed
+        assert [s['sid'] for s in sessions(process)] == [keep[1]] and len(triggers(process)) == 1
     finally:
         process.stop()

@@ -82,6 +82,7 @@ def run_sql(db, query: str, *params) -> list[tuple]:
         with sqlite3.connect(db) as connection:
             return connection.execute(query, params).fetchall()
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     import asyncpg
 
@@ -95,7 +96,9 @@ def run_sql(db, query: str, *params) -> list[tuple]:
         finally:
             await connection.close()
 
-    return asyncio.run(run())
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 class CollectorProcess:

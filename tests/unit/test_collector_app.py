@@ -91,7 +91,7 @@ def test_a_bad_event_is_set_aside_without_costing_the_batch(client):
     b'', b'not json', b'[]', b'{"v":1}', b'{"v":2,"account":"shop","sent_at":1,"events":[{}]}',
     json.dumps(batch([])).encode(), json.dumps({**batch([event()]), 'extra': 1}).encode(),
     b'\xff\xfe', json.dumps(batch([event()], account='bad id')).encode(),
-])
+], ids=['empty', 'text', 'array', 'no-account', 'version-2', 'no-events', 'unknown-key', 'not-utf8', 'bad-account'])
 def test_400_for_anything_that_is_not_the_envelope(client, data):
     assert post(client, data).status_code == 400
     assert stored(client) == []

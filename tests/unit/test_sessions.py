@@ -197,3 +197,9 @@ def test_a_dead_receiver_holds_only_its_own_accounts_slots():
     assert ('http://live/', 't99') in sent
     assert (99, 'delivered', 1, 204) in store.recorded
     assert in_flight['dead'] <= 4
+
+
+def test_a_session_whose_events_cannot_be_read_still_closes_without_a_trigger():
+    bodies = ['not json', json.dumps({'type': 'addtobasket', 'uid': EMAIL, 'ts': T0})]  # no product_id
+    summary_text, trigger = build_closing('demo', 'c1', 's1', bodies, T0)
+    assert trigger is None and json.loads(summary_text)['unreadable'] is True
