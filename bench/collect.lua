@@ -22,10 +22,13 @@ local function uuid()
 end
 
 function request()
+  -- Each request is one visitor's session of 10 events, so that sessions end all through a run
+  -- with a short --session-timeout.
   local events = {}
+  local sid = string.sub(uuid(), 1, 8)
   for i = 1, 10 do
-    events[i] = string.format('{"id":"%s","type":"addtobasket","ts":1764201600123,"cid":"c1","sid":"s1","uid":null,'
-      .. '"url":"https://shop.example/p/4521","store_id":"uk","product_id":"4521","quantity":1}', uuid())
+    events[i] = string.format('{"id":"%s","type":"addtobasket","ts":1764201600123,"cid":"c%s","sid":"s%s","uid":null,'
+      .. '"url":"https://shop.example/p/4521","store_id":"uk","product_id":"4521","quantity":1}', uuid(), sid, sid)
   end
   local body = '{"v":1,"account":"' .. account .. '","sent_at":1764201600456,"events":[' .. table.concat(events, ",") .. ']}'
   return wrk.format("POST", "/collect", {["Content-Type"] = "text/plain;charset=UTF-8"}, body)

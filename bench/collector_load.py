@@ -66,10 +66,11 @@ def bare(duration_s: int, connections: int) -> dict:
         server.wait()
 
 
-def collector(duration_s: int, connections: int, db: str | None = None, workers: int = 1) -> dict:
+def collector(duration_s: int, connections: int, db: str | None = None, workers: int = 1,
+              session_timeout_s: float = 1800) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         process = CollectorProcess(Path(tmp), '[accounts.bench]\ncollector_url = "http://127.0.0.1/collect"\norigins = ["*"]\n',
-                                   db=db, extra_args=['--workers', str(workers)])
+                                   db=db, extra_args=['--workers', str(workers), '--session-timeout', str(session_timeout_s)])
         process.start()
         try:
             result = summarize(wrk(f'{process.url}/collect', duration_s, connections))
@@ -83,11 +84,14 @@ def collector(duration_s: int, connections: int, db: str | None = None, workers:
         result['events_missing'] = max(0, result['events_accepted'] - stored)
         result['duplicates_stored'] = stored - unique
         result['zero_loss'] = result['events_missing'] == 0 and stored == unique
+        result['sessions_closed'] = run_sql(process.db, 'SELECT COUNT(*) FROM summaries')[0][0]
         return result
 
 
 def run(duration_s: int = DURATION_S, connections: int = CONNECTIONS) -> dict:
     ours = collector(duration_s, connections)
+    # The same load while sessions end all through the run (each request is a session; 1 s timeout).
+    closing = collector(duration_s, connections, session_timeout_s=1)
     cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix='ometria-bench-pg-'))).start()
     try:
         postgres_1 = collector(duration_s, connections, cluster.database('bench'), workers=1)
@@ -95,9 +99,9 @@ def run(duration_s: int = DURATION_S, connections: int = CONNECTIONS) -> dict:
     finally:
         cluster.remove()
     ceiling = bare(duration_s, connections)
-    for result in (ours, postgres_1, postgres_2):
+    for result in (ours, closing, postgres_1, postgres_2):
         result['ratio_to_bare_asgi'] = round(result['requests_per_s'] / ceiling['requests_per_s'], 3)
-    return {'collector': ours, 'collector_postgres_1': postgres_1, 'collector_postgres_2': postgres_2,
+    return {'collector': ours, 'collector_closing_sessions': closing, 'collector_postgres_1': postgres_1, 'collector_postgres_2': postgres_2,
             'bare_asgi_204': ceiling, 'connections': connections, 'duration_s': duration_s,
             'events_per_batch': EVENTS_PER_BATCH, 'cpus': os.cpu_count()}
 

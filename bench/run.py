@@ -81,6 +81,7 @@ def markdown(results: dict) -> str:
     if 'collector' in results:
         c = results['collector']
         servers = (('collector, 1 worker, SQLite', 'collector'),
+                   ('same, sessions ending all through the run (1 s timeout)', 'collector_closing_sessions'),
                    ('collector, 1 worker, PostgreSQL', 'collector_postgres_1'),
                    ('collector, 2 workers, PostgreSQL', 'collector_postgres_2'),
                    ('bare ASGI app answering 204', 'bare_asgi_204'))
@@ -89,10 +90,12 @@ def markdown(results: dict) -> str:
             if key in c:
                 r = c[key]
                 rows.append([name, r['events_per_s'], r['requests_per_s'], r['p50_ms'], r['p95_ms'],
-                             r.get('ratio_to_bare_asgi', '-'), r.get('zero_loss', '-'), r['statuses']])
+                             r.get('ratio_to_bare_asgi', '-'), r.get('zero_loss', '-'), r.get('sessions_closed', '-'),
+                             r['statuses']])
         out += [f'## Collector load (wrk, {c["connections"]} connections, batches of {c["events_per_batch"]}, '
                 f'{c["duration_s"]} s, loopback, {c["cpus"]} CPUs shared with the load generator and PostgreSQL)', '',
-                table(['server', 'events/s', 'requests/s', 'p50 ms', 'p95 ms', 'ratio to bare', 'zero loss', 'answers'],
+                table(['server', 'events/s', 'requests/s', 'p50 ms', 'p95 ms', 'ratio to bare', 'zero loss',
+                       'sessions closed', 'answers'],
                       rows), '',
                 '*zero loss*: every event of every 204 is in the database, once (checked by counting after the run).',
                 '']

@@ -301,35 +301,42 @@ class PostgresEventStore:
     # -- sessions and triggers -------------------------------------------------------------------
 
     async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
-        """See `storage.EventStore`. One closer at a time: the transaction first takes the
-        commit-order lock (a write group holds it for milliseconds), so closers of several
-        collectors take turns, the second finds the sessions closed, and no write touches a session
-        while it closes."""
+        """See `storage.EventStore`. Sessions are read and summarised without a lock; then one short
+        transaction under the commit-order lock closes those whose `last_at` has not moved and that
+        are still open: closers of several collectors take turns, and each session closes once."""
         try:
             await self._ensure_migrated()
-            async with asyncio.timeout(WRITE_TIMEOUT_S), self._pool.acquire() as connection, connection.transaction():
-                await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
+            async with asyncio.timeout(WRITE_TIMEOUT_S), self._pool.acquire() as connection:
                 idle = await connection.fetch(
-                    'SELECT account, cid, sid FROM sessions WHERE closed_at IS NULL AND last_at < $1 '
+                    'SELECT account, cid, sid, last_at FROM sessions WHERE closed_at IS NULL AND last_at < $1 '
                     'ORDER BY last_at LIMIT $2', cutoff_ms, limit)
-                for account, cid, sid in idle:
-                    await connection.execute('UPDATE sessions SET closed_at = $1 WHERE account = $2 AND cid = $3 '
-                                             'AND sid = $4', now_ms, account, cid, sid)
+                closings = []
+                for account, cid, sid, last_at in idle:
                     bodies = [row[0] for row in await connection.fetch(
                         'SELECT body FROM events WHERE account = $1 AND cid = $2 AND sid = $3 ORDER BY seq',
                         account, cid, sid)]
-                    summary, trigger = build(account, cid, sid, bodies, now_ms)
-                    await connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, body) '
-                                             'VALUES ($1, $2, $3, $4, $5)', account, cid, sid, now_ms, summary)
-                    if trigger is not None:
-                        trigger_id, kind, payload = trigger
-                        await connection.execute(
-                            'INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, next_at) '
-                            "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $6)",
-                            trigger_id, account, cid, sid, kind, now_ms, payload)
+                    closings.append((account, cid, sid, last_at, *build(account, cid, sid, bodies, now_ms)))
+                closed = 0
+                async with connection.transaction():
+                    await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
+                    for account, cid, sid, last_at, summary, trigger in closings:
+                        done = await connection.execute(
+                            'UPDATE sessions SET closed_at = $1 WHERE account = $2 AND cid = $3 AND sid = $4 '
+                            'AND closed_at IS NULL AND last_at = $5', now_ms, account, cid, sid, last_at)
+                        if _count(done) != 1:
+                            continue
+                        closed += 1
+                        await connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, body) '
+                                                 'VALUES ($1, $2, $3, $4, $5)', account, cid, sid, now_ms, summary)
+                        if trigger is not None:
+                            trigger_id, kind, payload = trigger
+                            await connection.execute(
+                                'INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, '
+                                "next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $6)",
+                                trigger_id, account, cid, sid, kind, now_ms, payload)
         except _CONNECTION_ERRORS as error:
             raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
-        return len(idle)
+        return closed
 
     async def claim_triggers(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
         if not accounts or limit <= 0:

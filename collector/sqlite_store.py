@@ -277,19 +277,26 @@ class SQLiteEventStore:
 
     def close_idle_sessions_sync(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
         connection = self._reader()
+        # Read and summarise outside the write lock (intake goes on meanwhile)...
+        idle = connection.execute(
+            'SELECT account, cid, sid, last_at FROM sessions WHERE closed_at IS NULL AND last_at < ? ORDER BY last_at '
+            'LIMIT ?', (cutoff_ms, limit)).fetchall()
+        closings = []
+        for account, cid, sid, last_at in idle:
+            bodies = [row[0] for row in connection.execute(
+                'SELECT body FROM events WHERE account = ? AND cid = ? AND sid = ? ORDER BY seq', (account, cid, sid))]
+            closings.append((account, cid, sid, last_at, *build(account, cid, sid, bodies, now_ms)))
+        # ...then close in one short write: a session touched since (its last_at moved) stays
+        # open, and one already closed by another closer is left alone, so each closes once.
+        closed = 0
         with connection:
-            # The write lock: one closer at a time, and no event can slip into a session while it
-            # closes (a write waits, then finds the session closed and counts its events late).
             connection.execute('BEGIN IMMEDIATE')
-            idle = connection.execute(
-                'SELECT account, cid, sid FROM sessions WHERE closed_at IS NULL AND last_at < ? ORDER BY last_at LIMIT ?',
-                (cutoff_ms, limit)).fetchall()
-            for account, cid, sid in idle:
-                connection.execute('UPDATE sessions SET closed_at = ? WHERE account = ? AND cid = ? AND sid = ?',
-                                   (now_ms, account, cid, sid))
-                bodies = [row[0] for row in connection.execute(
-                    'SELECT body FROM events WHERE account = ? AND cid = ? AND sid = ? ORDER BY seq', (account, cid, sid))]
-                summary, trigger = build(account, cid, sid, bodies, now_ms)
+            for account, cid, sid, last_at, summary, trigger in closings:
+                if connection.execute('UPDATE sessions SET closed_at = ? WHERE account = ? AND cid = ? AND sid = ? '
+                                      'AND closed_at IS NULL AND last_at = ?',
+                                      (now_ms, account, cid, sid, last_at)).rowcount != 1:
+                    continue
+                closed += 1
                 connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, body) VALUES (?, ?, ?, ?, ?)',
                                    (account, cid, sid, now_ms, summary))
                 if trigger is not None:
@@ -298,7 +305,7 @@ class SQLiteEventStore:
                         'INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, next_at) '
                         "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
                         (trigger_id, account, cid, sid, kind, now_ms, payload, now_ms))
-        return len(idle)
+        return closed
 
     async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
         return await asyncio.to_thread(self.close_idle_sessions_sync, cutoff_ms, now_ms, limit, build)
