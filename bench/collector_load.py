@@ -101,7 +101,8 @@ def run(duration_s: int = DURATION_S, connections: int = CONNECTIONS) -> dict:
     ceiling = bare(duration_s, connections)
     for result in (ours, closing, postgres_1, postgres_2):
         result['ratio_to_bare_asgi'] = round(result['requests_per_s'] / ceiling['requests_per_s'], 3)
-    return {'collector': ours, 'collector_closing_sessions': closing, 'collector_postgres_1': postgres_1, 'collector_postgres_2': postgres_2,
+    return {'collector': ours, 'collector_closing_sessions': closing,
+            'collector_postgres_1': postgres_1, 'collector_postgres_2': postgres_2,
             'bare_asgi_204': ceiling, 'connections': connections, 'duration_s': duration_s,
             'events_per_batch': EVENTS_PER_BATCH, 'cpus': os.cpu_count()}
 

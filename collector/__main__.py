@@ -53,6 +53,11 @@ def serve(args: argparse.Namespace) -> int:
     except (AccountsError, SettingsError) as error:
         print(f'cannot start: {error}', file=sys.stderr)
         return 2
+    if not settings.demo:
+        for account in accounts.values():
+            if account.webhook_url.startswith('/'):
+                print(f'account {account.account_id}: webhook_url {account.webhook_url} is a path, for the demo server '
+                      'only: no webhook here', flush=True)
     # The workers share one rate-limit table (a memory-mapped file), so --workers N does not
     # multiply the limit by N.
     shared = Path(tempfile.mkdtemp(prefix='ometria-collector-'))

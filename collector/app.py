@@ -158,7 +158,8 @@ def sessions_json(rows: list[StoredSummary]) -> bytes:
 
 def webhook_targets(settings: Settings, accounts: dict[str, Account]) -> dict[str, tuple[str, str]]:
     """account id -> (webhook URL, secret) for the accounts that have one. A path (`/demo/webhook`)
-    is taken by the demo server only, against its own origin; elsewhere it is a SettingsError."""
+    is the demo server's own receiver: resolved against its own origin with `--demo`, and no
+    webhook otherwise (`serve` says so when it starts)."""
     targets = {}
     for account_id, account in accounts.items():
         if not account.webhook_url:
@@ -166,7 +167,7 @@ def webhook_targets(settings: Settings, accounts: dict[str, Account]) -> dict[st
         url = account.webhook_url
         if url.startswith('/'):
             if not (settings.demo and settings.own_origin):
-                raise SettingsError(f'account {account_id}: webhook_url {url!r} is a path; give a full URL')
+                continue
             url = settings.own_origin + url
         targets[account_id] = (url, account.webhook_secret)
     return targets

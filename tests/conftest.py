@@ -1,10 +1,15 @@
-"""Shared pytest setup: Playwright drives Debian's Chromium (/usr/bin/chromium)."""
+"""Shared pytest setup: Playwright drives Debian's Chromium (/usr/bin/chromium); a throwaway
+PostgreSQL server for the tests that run on it."""
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
+
+from tests.support.postgres import PostgresCluster
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = [
@@ -29,3 +34,12 @@ def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f'{CHROMIUM} is missing: run scripts/ensure-chromium (make test does)')
     return {**browser_type_launch_args, 'executable_path': CHROMIUM, 'args': CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope='session')
+def postgres():
+    """A throwaway PostgreSQL server for this test session (each xdist worker has its own),
+    started on first use from Debian's package (tests/support/postgres.py) and removed at the end."""
+    cluster = PostgresCluster(Path(tempfile.mkdtemp(prefix='ometria-pg-'))).start()
+    yield cluster
+    cluster.remove()

@@ -1,13 +1,13 @@
 """Shopper journeys through the demo store, in both integration flavours, against the real
 server and database: the store (`python -m collector serve --demo`) and, in its own process, the
 collector its tag sends to, so that the collector can be stopped mid-journey while the store
-stays up. What is asserted is what the SQLite file holds at the end."""
+stays up; on SQLite, and on PostgreSQL with two collector workers. What is asserted is what the
+database holds at the end."""
 
 from __future__ import annotations
 
 import datetime
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -25,9 +25,7 @@ class Demo:
 
     def stored(self, since: int = 0) -> list[dict]:
         """The events in the collector's database, in the order they were stored."""
-        with sqlite3.connect(self.collector.db) as connection:
-            rows = connection.execute('SELECT seq, body FROM events WHERE account = ? AND seq > ? ORDER BY seq',
-                                      ('demo', since)).fetchall()
+        rows = self.collector.sql('SELECT seq, body FROM events WHERE account = ? AND seq > ? ORDER BY seq', 'demo', since)
         return [{'seq': seq, **json.loads(body)} for seq, body in rows]
 
     def mark(self) -> int:
@@ -38,12 +36,16 @@ class Demo:
         return wait_for_events(lambda: self.stored(since), count, timeout, 1.0, summary)
 
 
-@pytest.fixture(scope='module')
-def demo(tmp_path_factory):
+@pytest.fixture(scope='module', params=['sqlite', 'postgresql-2-workers'])
+def demo(tmp_path_factory, request):
+    """The store, and its collector on SQLite, or on PostgreSQL with two worker processes."""
     store_port, collector_port = free_port(), free_port()
     accounts = (f'[accounts.demo]\ncollector_url = "http://127.0.0.1:{collector_port}/collect"\n'
                 f'origins = ["http://127.0.0.1:{store_port}"]\n')
-    collector = CollectorProcess(tmp_path_factory.mktemp('collector'), accounts, port=collector_port)
+    on_postgres = request.param != 'sqlite'
+    collector = CollectorProcess(tmp_path_factory.mktemp('collector'), accounts, port=collector_port,
+                                 db=request.getfixturevalue('postgres').database('demo') if on_postgres else None,
+                                 extra_args=['--workers', '2'] if on_postgres else [])
     store = CollectorProcess(tmp_path_factory.mktemp('store'), accounts, port=store_port, demo=True,
                              extra_args=['--collector-url', f'http://127.0.0.1:{collector_port}/collect'])
     collector.start()
