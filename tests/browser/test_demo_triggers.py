@@ -46,11 +46,20 @@ def add_to_basket(page, base: str, product_path: str) -> None:
     page.wait_for_selector('#added:not([hidden])')
 
 
-def leave(context) -> None:
-    """The shopper closes the tab (pagehide sends what is left)."""
+def leave(context, base: str, uid: str, last_is) -> None:
+    """The shopper closes the tab once their last event (`last_is(event)`) is stored: a real tab
+    stays open long enough; a test's closing context can cut the tag's last request short."""
+    deadline = time.monotonic() + 20
+    while not any(e.get('uid') == uid and last_is(e) for e in http_json(f'{base}/api/events?account=demo&limit=5000')):
+        assert time.monotonic() < deadline, f'the last event of {uid} never arrived'
+        time.sleep(0.1)
     for page in context.pages:
         page.close(run_before_unload=True)
     context.close()
+
+
+def product_view(pid: str):
+    return lambda e: e['type'] == 'pageview' and e['page_data'].get('pid') == pid
 
 
 def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
@@ -59,7 +68,7 @@ def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
     page = leaver.new_page()
     sign_in(page, base, 'leaver@example.com')
     add_to_basket(page, base, '/p/1001')
-    leave(leaver)
+    leave(leaver, base, 'leaver@example.com', lambda e: e['type'] == 'setbasket')
 
     buyer = browser.new_context()
     page = buyer.new_page()
@@ -72,14 +81,14 @@ def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
         with page.expect_navigation():
             page.click('#next')
     assert page.text_content('#order-id')
-    leave(buyer)
+    leave(buyer, base, 'buyer@example.com', lambda e: e['type'] == 'transaction')
 
     browsing = browser.new_context()
     page = browsing.new_page()
     sign_in(page, base, 'browser@example.com')
     page.goto(f'{base}/p/1001')
     page.goto(f'{base}/p/2001')
-    leave(browsing)
+    leave(browsing, base, 'browser@example.com', product_view('2001'))
 
     inbox_url = f'{base}/demo/webhook.json'
     deadline = time.monotonic() + SESSION_TIMEOUT_S * 5
@@ -93,7 +102,9 @@ def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
     calls = http_json(inbox_url)
     by_uid = {call['trigger']['session']['uid']: call for call in calls}
     sessions = http_json(f'{base}/api/sessions?account=demo')
-    assert len(calls) == 2 and set(by_uid) == {'leaver@example.com', 'browser@example.com'}, (calls, sessions)
+    shown = [(x['uid'], x['pageviews'], x['products_viewed'], len(x['added_to_basket']), x['transactions'],
+              x['late_events']) for x in sessions]
+    assert len(calls) == 2 and set(by_uid) == {'leaver@example.com', 'browser@example.com'}, (sorted(by_uid), shown)
     assert all(call['signature_ok'] for call in calls)
     abandoned = by_uid['leaver@example.com']['trigger']
     assert abandoned['type'] == 'abandoned_basket'
