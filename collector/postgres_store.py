@@ -33,6 +33,7 @@ import asyncpg
 from collector import migrations
 from collector.storage import (
     MAX_ROWS_PER_TRANSACTION,
+    MAX_SUMMARY_EVENTS,
     MAX_WAITING_WRITES,
     TOUCH_SESSION,
     BuildClosing,
@@ -313,8 +314,8 @@ class PostgresEventStore:
                 closings = []
                 for account, cid, sid, last_at in idle:
                     bodies = [row[0] for row in await connection.fetch(
-                        'SELECT body FROM events WHERE account = $1 AND cid = $2 AND sid = $3 ORDER BY seq',
-                        account, cid, sid)]
+                        'SELECT body FROM events WHERE account = $1 AND cid = $2 AND sid = $3 ORDER BY seq LIMIT $4',
+                        account, cid, sid, MAX_SUMMARY_EVENTS)]
                     closings.append((account, cid, sid, last_at, *build(account, cid, sid, bodies, now_ms)))
                 closed = 0
                 async with connection.transaction():

@@ -21,6 +21,7 @@ from pathlib import Path
 from collector import migrations
 from collector.storage import (
     MAX_ROWS_PER_TRANSACTION,
+    MAX_SUMMARY_EVENTS,
     MAX_WAITING_WRITES,
     TOUCH_SESSION,
     BuildClosing,
@@ -284,7 +285,8 @@ class SQLiteEventStore:
         closings = []
         for account, cid, sid, last_at in idle:
             bodies = [row[0] for row in connection.execute(
-                'SELECT body FROM events WHERE account = ? AND cid = ? AND sid = ? ORDER BY seq', (account, cid, sid))]
+                'SELECT body FROM events WHERE account = ? AND cid = ? AND sid = ? ORDER BY seq LIMIT ?',
+                (account, cid, sid, MAX_SUMMARY_EVENTS))]
             closings.append((account, cid, sid, last_at, *build(account, cid, sid, bodies, now_ms)))
         # ...then close in one short write: a session touched since (its last_at moved) stays
         # open, and one already closed by another closer is left alone, so each closes once.

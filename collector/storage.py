@@ -27,13 +27,16 @@ from typing import Callable, NamedTuple, Protocol
 
 from collector.validation import RejectedEvent, ValidEvent
 
-__all__ = ['TOUCH_SESSION', 'BuildClosing', 'Erasure', 'EventStore', 'StoreBusy', 'StoreResult', 'StoredEvent',
-           'StoredSummary', 'is_postgres_url', 'open_store', 'sample_text', 'sessions_touched', 'trigger_view']
+__all__ = ['MAX_SUMMARY_EVENTS', 'TOUCH_SESSION', 'BuildClosing', 'Erasure', 'EventStore', 'StoreBusy', 'StoreResult',
+           'StoredEvent', 'StoredSummary', 'is_postgres_url', 'open_store', 'sample_text', 'sessions_touched',
+           'trigger_view']
 
 # Requests waiting for their group's commit, per process: past it the answer is 503 at once.
 MAX_WAITING_WRITES = 2000
 # Rows of one group transaction (events and set-aside events): a group stays short.
 MAX_ROWS_PER_TRANSACTION = 5000
+# Events of one session read to summarise it: a bot's endless session costs a bounded read.
+MAX_SUMMARY_EVENTS = 10_000
 
 
 class StoreBusy(Exception):
