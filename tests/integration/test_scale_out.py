@@ -1,7 +1,8 @@
 """Collectors scaled out on one PostgreSQL database: separate collector processes (as on separate
 machines) share nothing but the database; collectors starting together migrate once; the database
 restarted under load costs 503s and retries, never an acknowledged event, never a hung request;
-a collector started while the database is down answers 503 until it is back."""
+a collector started while the database is down answers 503 until it is back; sessions closed and
+triggers delivered once by several processes at a time."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 from tests.support.contract import body, event
 from tests.support.postgres import PostgresCluster
-from tests.support.servers import CollectorProcess, free_port, run_sql
+from tests.support.servers import CollectorProcess, WebhookReceiver, free_port, run_sql
 
 ACCOUNTS = '[accounts.shop]\ncollector_url = "http://127.0.0.1:1/collect"\norigins = ["*"]\n'
 
@@ -238,3 +239,43 @@ def test_workers_of_one_collector_share_one_database(tmp_path, postgres):
         assert sorted(stored) == sorted(e['id'] for b in batches for e in b)
     finally:
         process.stop()
+
+
+@pytest.mark.parametrize('layout', ['sqlite, 2 workers', 'postgresql, 2 collectors'])
+def test_sessions_close_once_and_triggers_go_once_with_several_processes(tmp_path, postgres, layout):
+    """Several processes close sessions and deliver triggers at the same time: each session gets
+    one summary, each trigger reaches the receiver under one id, whatever process sent it."""
+    receiver = WebhookReceiver()
+    port = free_port()
+    accounts = (f'[accounts.shop]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["*"]\n'
+                f'webhook_url = "{receiver.url}"\nwebhook_secret = "scale-out-secret-0123"\n')
+    timing = ['--session-timeout', '1', '--webhook-retry-base', '300']
+    if layout.startswith('sqlite'):
+        processes = [CollectorProcess(tmp_path, accounts, port=port, extra_args=['--workers', '2', *timing])]
+    else:
+        db = postgres.database('closing')
+        for n in range(2):
+            (tmp_path / f'c{n}').mkdir()
+        processes = [CollectorProcess(tmp_path / f'c{n}', accounts, db=db, extra_args=timing) for n in range(2)]
+    try:
+        for process in processes:
+            process.start()
+        visitors = []
+        for n in range(40):
+            cid, sid = f'c{n:03d}', f's{n:03d}'
+            identified = n % 2 == 0
+            events = [{**event('pageview', page_type='product', page_data={'pid': str(n)}), 'cid': cid, 'sid': sid,
+                       'uid': f'v{n}@example.com' if identified else None}]
+            assert post(processes[n % len(processes)].url, events) == 204
+            visitors.append(identified)
+        expected = sum(visitors)
+        receiver.wait_calls(expected, timeout=30)
+        time.sleep(3)
+        summaries = processes[0].sql('SELECT cid, sid FROM summaries')
+        assert len(summaries) == 40 and len(set(summaries)) == 40
+        ids = [call.headers['ometria-delivery'] for call in receiver.calls]
+        assert len(ids) == expected and len(set(ids)) == expected, 'each trigger delivered once'
+    finally:
+        for process in processes:
+            process.stop()
+        receiver.close()
