@@ -359,6 +359,11 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
                                 status_code=400, headers=READ_HEADERS)
         return account_id, int(since_text), min(MAX_READ_LIMIT, int(limit_text))
 
+    def unavailable(error: StoreBusy) -> Response:
+        """The read API's answer while the database is unavailable: 503, try again shortly."""
+        return JSONResponse({'error': str(error)}, status_code=503,
+                            headers={'Retry-After': str(STORE_BUSY_RETRY_AFTER_S), **READ_HEADERS})
+
     def listing(method: str, as_json=None):
         """A read route over an account's rows after `since` (guarded by `reader`, parameters by
         `read_params`): the store's `method(account, since, limit)` as JSON, or through `as_json`
@@ -369,7 +374,10 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
             params = read_params(request)
             if isinstance(params, Response):
                 return params
-            rows = await getattr(store, method)(*params)
+            try:
+                rows = await getattr(store, method)(*params)
+            except StoreBusy as error:
+                return unavailable(error)
             if as_json is None:
                 return JSONResponse(rows, headers=READ_HEADERS)
             return Response(as_json(rows), media_type='application/json', headers=READ_HEADERS)
@@ -401,7 +409,10 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         if (email is not None and not (isinstance(email, str) and 0 < len(email) <= 320)) or \
                 (cid is not None and not (isinstance(cid, str) and VISITOR_ID.fullmatch(cid))):
             return JSONResponse({'error': 'email is an address, cid a visitor id'}, status_code=400, headers=READ_HEADERS)
-        erased = await store.erase(asked['account'], email, cid)
+        try:
+            erased = await store.erase(asked['account'], email, cid)
+        except StoreBusy as error:
+            return unavailable(error)
         stats['erasures'] += 1
         return JSONResponse({'events': erased.events, 'rejects': erased.rejects}, headers=READ_HEADERS)
 

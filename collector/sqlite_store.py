@@ -172,6 +172,14 @@ class SQLiteEventStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
+    async def _off_thread(self, work, *args):
+        """`work(*args)` in a worker thread; a database error (locked past the busy timeout, a full
+        disk) is StoreBusy: the caller answers 503, never 500."""
+        try:
+            return await asyncio.to_thread(work, *args)
+        except sqlite3.Error as error:
+            raise StoreBusy(f'database error: {error}') from None
+
     def _reader(self) -> sqlite3.Connection:
         connection = getattr(self._reader_local, 'connection', None)
         if connection is None:
@@ -195,11 +203,11 @@ class SQLiteEventStore:
 
     async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]:
         """Stored events of `account` after sequence number `since`, oldest first."""
-        return await asyncio.to_thread(self.read_sync, account, since, limit)
+        return await self._off_thread(self.read_sync, account, since, limit)
 
     async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]:
         """Events set aside by validation, oldest first."""
-        return await asyncio.to_thread(self.read_rejects_sync, account, since, limit)
+        return await self._off_thread(self.read_rejects_sync, account, since, limit)
 
     def erase_sync(self, account: str, email: str | None, cid: str | None) -> Erasure:
         connection = self._reader()
@@ -238,7 +246,7 @@ class SQLiteEventStore:
     async def erase(self, account: str, email: str | None, cid: str | None) -> Erasure:
         """Delete the events and set-aside samples of one shopper: those with `uid` = `email` and
         every event of the visitor ids seen with it; or every event of visitor `cid`."""
-        return await asyncio.to_thread(self.erase_sync, account, email, cid)
+        return await self._off_thread(self.erase_sync, account, email, cid)
 
     def read_erasures_sync(self, account: str, since: int, limit: int) -> list[dict]:
         rows = self._reader().execute(
@@ -247,7 +255,7 @@ class SQLiteEventStore:
         return [{'seq': s, 'erased_at': at, 'kind': kind, 'events': e, 'rejects': r} for s, at, kind, e, r in rows]
 
     async def read_erasures(self, account: str, since: int, limit: int) -> list[dict]:
-        return await asyncio.to_thread(self.read_erasures_sync, account, since, limit)
+        return await self._off_thread(self.read_erasures_sync, account, since, limit)
 
     def prune_sync(self, before_ms: int, batch: int) -> int:
         connection = self._reader()
@@ -272,7 +280,7 @@ class SQLiteEventStore:
     async def prune(self, before_ms: int, batch: int) -> int:
         """Delete at most `batch` events (and set-aside events) received before `before_ms`;
         returns how many went. One short transaction: intake waits at most that long."""
-        return await asyncio.to_thread(self.prune_sync, before_ms, batch)
+        return await self._off_thread(self.prune_sync, before_ms, batch)
 
     # -- sessions and triggers -------------------------------------------------------------------
 
@@ -310,7 +318,7 @@ class SQLiteEventStore:
         return closed
 
     async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
-        return await asyncio.to_thread(self.close_idle_sessions_sync, cutoff_ms, now_ms, limit, build)
+        return await self._off_thread(self.close_idle_sessions_sync, cutoff_ms, now_ms, limit, build)
 
     def claim_triggers_sync(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
         connection = self._reader()
@@ -329,7 +337,7 @@ class SQLiteEventStore:
     async def claim_triggers(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
         if not accounts or limit <= 0:
             return []
-        return await asyncio.to_thread(self.claim_triggers_sync, accounts, now_ms, until_ms, limit)
+        return await self._off_thread(self.claim_triggers_sync, accounts, now_ms, until_ms, limit)
 
     def record_delivery_sync(self, seq, state, attempts, next_at, status, error, now_ms) -> None:
         connection = self._reader()
@@ -341,7 +349,7 @@ class SQLiteEventStore:
 
     async def record_delivery(self, seq: int, state: str, attempts: int, next_at: int | None, status: int | None,
                               error: str, now_ms: int) -> None:
-        await asyncio.to_thread(self.record_delivery_sync, seq, state, attempts, next_at, status, error, now_ms)
+        await self._off_thread(self.record_delivery_sync, seq, state, attempts, next_at, status, error, now_ms)
 
     def read_sessions_sync(self, account: str, since: int, limit: int) -> list[StoredSummary]:
         rows = self._reader().execute(
@@ -352,7 +360,7 @@ class SQLiteEventStore:
 
     async def read_sessions(self, account: str, since: int, limit: int) -> list[StoredSummary]:
         """Ended sessions' summaries of `account` after `since`, oldest first."""
-        return await asyncio.to_thread(self.read_sessions_sync, account, since, limit)
+        return await self._off_thread(self.read_sessions_sync, account, since, limit)
 
     def read_triggers_sync(self, account: str, since: int, limit: int) -> list[dict]:
         rows = self._reader().execute(
@@ -362,7 +370,7 @@ class SQLiteEventStore:
 
     async def read_triggers(self, account: str, since: int, limit: int) -> list[dict]:
         """Triggers of `account` after `since`, oldest first, with their delivery state."""
-        return await asyncio.to_thread(self.read_triggers_sync, account, since, limit)
+        return await self._off_thread(self.read_triggers_sync, account, since, limit)
 
     async def close(self) -> None:
         if not self._closed:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.contract import body, event
 from tests.support.postgres import PostgresCluster
-from tests.support.servers import CollectorProcess, WebhookReceiver, free_port, run_sql
+from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, run_sql
 
 ACCOUNTS = '[accounts.shop]\ncollector_url = "http://127.0.0.1:1/collect"\norigins = ["*"]\n'
 
@@ -217,6 +217,10 @@ def test_a_collector_started_while_the_database_is_down_answers_503_until_it_is_
     try:
         answer = httpx.post(process.url + '/collect', content=body([event()]), timeout=30)
         assert answer.status_code == 503 and answer.headers['retry-after']
+        for route in ('events', 'sessions', 'triggers'):
+            reading = httpx.get(f'{process.url}/api/{route}?account=shop', timeout=30,
+                                headers={'Authorization': f'Bearer {API_TOKEN}'})
+            assert reading.status_code == 503 and reading.headers['retry-after'], route
         own_cluster.start()
         deadline = time.monotonic() + 20
         while post(process.url, [event()]) != 204:
