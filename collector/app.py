@@ -43,6 +43,8 @@ from starlette.types import ASGIApp
 
 from collector.access import LIVE_COOKIE, ClientAddresses, ReadAccess
 from collector.accounts import Account, load_accounts
+from collector.background import every
+from collector.bodies import BodyTimeout, BodyTooLarge, asgi_chunks, read_limited_body
 from collector.files import file_from
 from collector.models import MAX_BODY_BYTES
 from collector.ratelimit import RateLimiter, SharedRateLimiter
@@ -77,51 +79,6 @@ READ_HEADERS = {'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff'
 VISITOR_ID = re.compile(r'[A-Za-z0-9_-]{1,64}')
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyTimeout(Exception):
-    pass
-
-
-async def read_limited_body(chunks, declared: str | None, limit: int, timeout_s: float) -> bytes:
-    """A request body from the async iterator `chunks`, read while counting: BodyTooLarge past
-    `limit` bytes (from the `declared` Content-Length, or while streaming a chunked body),
-    BodyTimeout when it takes longer than `timeout_s` (a slow drip). Nothing past the limit is
-    buffered. ClientDisconnect passes through."""
-    if declared is not None:
-        if not declared.isdigit():
-            raise BodyTooLarge('bad Content-Length')
-        if int(declared) > limit:
-            raise BodyTooLarge(f'Content-Length {declared}')
-
-    async def collect() -> bytes:
-        body = bytearray()
-        async for chunk in chunks:
-            body += chunk
-            if len(body) > limit:
-                raise BodyTooLarge(f'more than {limit} bytes')
-        return bytes(body)
-
-    try:
-        async with asyncio.timeout(timeout_s):
-            return await collect()
-    except TimeoutError:
-        raise BodyTimeout() from None
-
-
-async def asgi_chunks(receive):
-    """The body chunks of an ASGI request (ClientDisconnect when the client goes away)."""
-    while True:
-        message = await receive()
-        if message['type'] == 'http.disconnect':
-            raise ClientDisconnect()
-        yield message.get('body', b'')
-        if not message.get('more_body', False):
-            return
-
-
 def collector_urls(settings: Settings, accounts: dict[str, Account]) -> dict[str, str]:
     """The collect URL stamped into each account's tag: `--collector-url`; else, for the demo, the
     server's own address (from its bind: the demo store's pages send to it, on any port); else the
@@ -142,18 +99,22 @@ def store_for(settings: Settings) -> EventStore:
     return open_store(settings.db)
 
 
-def events_json(rows: list[StoredEvent]) -> bytes:
-    """The read API's answer: each stored event's own JSON text with its `seq` and `received_at`
-    added, without parsing it again."""
-    parts = [row.body.rstrip()[:-1] + f',"seq":{row.seq},"received_at":{row.received_at}}}' for row in rows]
+def json_array_with(objects: list[tuple[str, str]]) -> bytes:
+    """A JSON array of stored JSON objects, each given as (its text, `"key":value` pairs to add),
+    built without parsing the objects again."""
+    parts = [text.rstrip()[:-1] + ',' + added + '}' for text, added in objects]
     return ('[' + ','.join(parts) + ']').encode('utf-8', 'replace')
+
+
+def events_json(rows: list[StoredEvent]) -> bytes:
+    """The read API's answer: each stored event's own JSON text with its `seq` and `received_at`."""
+    return json_array_with([(row.body, f'"seq":{row.seq},"received_at":{row.received_at}') for row in rows])
 
 
 def sessions_json(rows: list[StoredSummary]) -> bytes:
     """The sessions API's answer: each summary's JSON text with its `seq` and the count of events
     received after the session ended (`late_events`)."""
-    parts = [row.body.rstrip()[:-1] + f',"seq":{row.seq},"late_events":{row.late}}}' for row in rows]
-    return ('[' + ','.join(parts) + ']').encode('utf-8', 'replace')
+    return json_array_with([(row.body, f'"seq":{row.seq},"late_events":{row.late}') for row in rows])
 
 
 def webhook_targets(settings: Settings, accounts: dict[str, Account]) -> dict[str, tuple[str, str]]:
@@ -416,18 +377,13 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         stats['erasures'] += 1
         return JSONResponse({'events': erased.events, 'rejects': erased.rejects}, headers=READ_HEADERS)
 
-    async def prune_forever() -> None:
+    async def prune() -> None:
         """Delete events older than --retention-days, a small batch at a time (intake waits for at
-        most one batch), then sleep until the next round."""
-        while True:
-            cutoff = int(time.time() * 1000) - settings.retention_days * 86_400_000
-            try:
-                while await store.prune(cutoff, PRUNE_BATCH_ROWS) > 0:
-                    stats['pruned_batches'] += 1
-                    await asyncio.sleep(PRUNE_PAUSE_S)
-            except Exception:  # noqa: BLE001 -- a busy database: try again next round
-                stats['prune_errors'] += 1
-            await asyncio.sleep(settings.retention_interval_s)
+        most one batch)."""
+        cutoff = int(time.time() * 1000) - settings.retention_days * 86_400_000
+        while await store.prune(cutoff, PRUNE_BATCH_ROWS) > 0:
+            stats['pruned_batches'] += 1
+            await asyncio.sleep(PRUNE_PAUSE_S)
 
     async def live(request: Request) -> Response:
         token = request.query_params.get('token')
@@ -466,7 +422,7 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
             background.append(asyncio.create_task(run_deliveries(Deliverer(store, webhooks, http_poster(http), stats,
                                                                    retry_base_ms=settings.webhook_retry_base_ms))))
         if settings.retention_days > 0:
-            background.append(asyncio.create_task(prune_forever()))
+            background.append(asyncio.create_task(every(settings.retention_interval_s, prune, stats, 'prune_errors')))
         try:
             yield
         finally:

@@ -20,6 +20,60 @@ from __future__ import annotations
 
 __all__ = ['POSTGRES', 'SQLITE']
 
+# Migration 2 of both engines (released: a change is a migration 3, never an edit here).
+_SESSIONS_AND_TRIGGERS = """
+CREATE INDEX events_by_visitor ON events (account, cid);
+CREATE TABLE sessions (
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    first_at {time} NOT NULL,
+    last_at {time} NOT NULL,
+    events INTEGER NOT NULL,
+    closed_at {time},
+    late INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, cid, sid)
+);
+CREATE INDEX sessions_open ON sessions (last_at) WHERE closed_at IS NULL;
+CREATE TABLE summaries (
+    seq {seq},
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    ended_at {time} NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (account, cid, sid)
+);
+CREATE INDEX summaries_by_account ON summaries (account, seq);
+CREATE TABLE triggers (
+    seq {seq},
+    id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    cid TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    type TEXT NOT NULL,
+    created_at {time} NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at {time} NOT NULL,
+    claimed_until {time} NOT NULL DEFAULT 0,
+    last_status INTEGER,
+    last_error TEXT NOT NULL DEFAULT '',
+    delivered_at {time},
+    UNIQUE (account, cid, sid)
+);
+CREATE INDEX triggers_due ON triggers (next_at) WHERE state IN ('pending', 'retrying');
+CREATE INDEX triggers_by_account ON triggers (account, seq);
+"""
+
+def _sessions_and_triggers(time_type: str, seq_type: str) -> str:
+    """Migration 2, the same tables in both engines; only the types of times (ms) and of `seq`
+    differ."""
+    return ("\nALTER TABLE events ADD COLUMN sid TEXT NOT NULL DEFAULT '';\n"
+            + _SESSIONS_AND_TRIGGERS.format(time=time_type, seq=seq_type))
+
+
 SQLITE = (
     (1, """
 CREATE TABLE IF NOT EXISTS events (
@@ -50,53 +104,7 @@ CREATE TABLE IF NOT EXISTS erasures (
     rejects INTEGER NOT NULL
 );
 """),
-    (2, """
-ALTER TABLE events ADD COLUMN sid TEXT NOT NULL DEFAULT '';
-
-CREATE INDEX events_by_visitor ON events (account, cid);
-CREATE TABLE sessions (
-    account TEXT NOT NULL,
-    cid TEXT NOT NULL,
-    sid TEXT NOT NULL,
-    first_at INTEGER NOT NULL,
-    last_at INTEGER NOT NULL,
-    events INTEGER NOT NULL,
-    closed_at INTEGER,
-    late INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (account, cid, sid)
-);
-CREATE INDEX sessions_open ON sessions (last_at) WHERE closed_at IS NULL;
-CREATE TABLE summaries (
-    seq INTEGER PRIMARY KEY,
-    account TEXT NOT NULL,
-    cid TEXT NOT NULL,
-    sid TEXT NOT NULL,
-    ended_at INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    UNIQUE (account, cid, sid)
-);
-CREATE INDEX summaries_by_account ON summaries (account, seq);
-CREATE TABLE triggers (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    account TEXT NOT NULL,
-    cid TEXT NOT NULL,
-    sid TEXT NOT NULL,
-    type TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_at INTEGER NOT NULL,
-    claimed_until INTEGER NOT NULL DEFAULT 0,
-    last_status INTEGER,
-    last_error TEXT NOT NULL DEFAULT '',
-    delivered_at INTEGER,
-    UNIQUE (account, cid, sid)
-);
-CREATE INDEX triggers_due ON triggers (next_at) WHERE state IN ('pending', 'retrying');
-CREATE INDEX triggers_by_account ON triggers (account, seq);
-"""),
+    (2, _sessions_and_triggers('INTEGER', 'INTEGER PRIMARY KEY')),
 )
 
 POSTGRES = (
@@ -130,51 +138,5 @@ CREATE TABLE erasures (
     rejects INTEGER NOT NULL
 );
 """),
-    (2, """
-ALTER TABLE events ADD COLUMN sid TEXT NOT NULL DEFAULT '';
-
-CREATE INDEX events_by_visitor ON events (account, cid);
-CREATE TABLE sessions (
-    account TEXT NOT NULL,
-    cid TEXT NOT NULL,
-    sid TEXT NOT NULL,
-    first_at BIGINT NOT NULL,
-    last_at BIGINT NOT NULL,
-    events INTEGER NOT NULL,
-    closed_at BIGINT,
-    late INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (account, cid, sid)
-);
-CREATE INDEX sessions_open ON sessions (last_at) WHERE closed_at IS NULL;
-CREATE TABLE summaries (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    account TEXT NOT NULL,
-    cid TEXT NOT NULL,
-    sid TEXT NOT NULL,
-    ended_at BIGINT NOT NULL,
-    body TEXT NOT NULL,
-    UNIQUE (account, cid, sid)
-);
-CREATE INDEX summaries_by_account ON summaries (account, seq);
-CREATE TABLE triggers (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    account TEXT NOT NULL,
-    cid TEXT NOT NULL,
-    sid TEXT NOT NULL,
-    type TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    payload TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_at BIGINT NOT NULL,
-    claimed_until BIGINT NOT NULL DEFAULT 0,
-    last_status INTEGER,
-    last_error TEXT NOT NULL DEFAULT '',
-    delivered_at BIGINT,
-    UNIQUE (account, cid, sid)
-);
-CREATE INDEX triggers_due ON triggers (next_at) WHERE state IN ('pending', 'retrying');
-CREATE INDEX triggers_by_account ON triggers (account, seq);
-"""),
+    (2, _sessions_and_triggers('BIGINT', 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY')),
 )

@@ -43,6 +43,7 @@ from collector.storage import (
     StoredSummary,
     StoreResult,
     sample_text,
+    sessions_touched,
     trigger_view,
 )
 from collector.validation import RejectedEvent, ValidEvent
@@ -192,23 +193,13 @@ class PostgresEventStore:
                     async with connection.transaction():
                         await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
                         inserted = await connection.fetch(_INSERT_EVENTS, *columns) if accounts else []
-                        if inserted:
-                            await connection.execute(_TOUCH_SESSIONS, *_sessions_of(work, inserted))
+                        results, touched = _attribute(work, inserted)
+                        if touched[0]:
+                            await connection.execute(_TOUCH_SESSIONS, *touched)
                         if reject_columns[0]:
                             await connection.execute(_INSERT_REJECTS, *reject_columns)
         except _CONNECTION_ERRORS as error:
             raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
-        # Which request stored which row: the first request of the group that sent it.
-        new = {(row[0], row[1]) for row in inserted}
-        results = []
-        for account, events, rejected, _received_at, _done in work:
-            stored = 0
-            for e in events:
-                key = (account, e.event_id)
-                if key in new:
-                    new.discard(key)
-                    stored += 1
-            results.append(StoreResult(stored, len(events) - stored, len(rejected)))
         return results
 
     # -- reading and maintenance -----------------------------------------------------------------
@@ -400,21 +391,24 @@ def _settle(work: list, results: list) -> None:
             done.set_result(result)
 
 
-def _sessions_of(work: list, inserted: list) -> tuple[list, list, list, list, list]:
-    """The session touch of a group: per (account, cid, sid), the latest receive time and how
-    many of its events were newly stored; as unnest columns, in key order."""
+def _attribute(work: list, inserted: list) -> tuple[list[StoreResult], tuple[list, list, list, list, list]]:
+    """What a group's insert did, in one pass: each request's StoreResult (a row counts for the
+    first request of the group that sent it), and the group's session touch as unnest columns in
+    key order: per (account, cid, sid), the latest receive time and how many events were new."""
     new = {(row[0], row[1]) for row in inserted}
+    results = []
     touched: dict[tuple[str, str, str], list[int]] = {}
-    for account, events, _rejected, received_at, _done in work:
-        for e in events:
-            if (account, e.event_id) in new:
-                new.discard((account, e.event_id))
-                entry = touched.setdefault((account, e.cid, e.sid), [received_at, 0])
-                entry[0] = max(entry[0], received_at)
-                entry[1] += 1
+    for account, events, rejected, received_at, _done in work:
+        stored_ids = {e.event_id for e in events if (account, e.event_id) in new}
+        new -= {(account, event_id) for event_id in stored_ids}
+        results.append(StoreResult(len(stored_ids), len(events) - len(stored_ids), len(rejected)))
+        for (cid, sid), count in sessions_touched(events, stored_ids).items():
+            entry = touched.setdefault((account, cid, sid), [received_at, 0])
+            entry[0] = max(entry[0], received_at)
+            entry[1] += count
     keys = sorted(touched)
-    return ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [touched[k][0] for k in keys],
-            [touched[k][1] for k in keys])
+    return results, ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [touched[k][0] for k in keys],
+                     [touched[k][1] for k in keys])
 
 
 def _count(status: str) -> int:

@@ -14,6 +14,7 @@ from collections import Counter
 
 import httpx
 
+from collector.background import every
 from collector.sessions import summarize, trigger_payload, trigger_type
 from collector.webhooks import DELIVERY_TIMEOUT_S, Deliverer, payload_text
 
@@ -80,12 +81,7 @@ class SessionCloser:
         return closed
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.close_idle()
-            except Exception:  # noqa: BLE001 -- a database outage: try again next round
-                self.stats['session_close_errors'] += 1
-            await asyncio.sleep(self.interval_s)
+        await every(self.interval_s, self.close_idle, self.stats, 'session_close_errors')
 
 
 def http_poster(client: httpx.AsyncClient):
@@ -100,12 +96,7 @@ def http_poster(client: httpx.AsyncClient):
 async def run_deliveries(deliverer: Deliverer) -> None:
     """Claim and deliver due triggers every DELIVERY_INTERVAL_S, until cancelled."""
     try:
-        while True:
-            try:
-                await deliverer.round()
-            except Exception:  # noqa: BLE001 -- a database outage: try again next round
-                deliverer.stats['webhook_claim_errors'] += 1
-            await asyncio.sleep(DELIVERY_INTERVAL_S)
+        await every(DELIVERY_INTERVAL_S, deliverer.round, deliverer.stats, 'webhook_claim_errors')
     finally:
         await deliverer.drain()
 

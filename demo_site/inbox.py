@@ -10,7 +10,6 @@ server's read credential, like the live page.
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import html
 import json
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from collector.bodies import BodyTimeout, BodyTooLarge, read_limited_body
 from collector.webhooks import verify
 
 __all__ = ['inbox_routes']
@@ -54,14 +54,12 @@ def inbox_routes(secret: str, inbox: Path, may_read) -> list[Route]:
     """The receiver's routes; `may_read(request)` says whether the request holds the credential."""
 
     async def receive(request: Request) -> Response:
-        body = b''
         try:
-            async with asyncio.timeout(BODY_TIMEOUT_S):
-                async for chunk in request.stream():
-                    body += chunk
-                    if len(body) > MAX_CALL_BYTES:
-                        return Response('too large\n', status_code=413, media_type='text/plain')
-        except TimeoutError:
+            body = await read_limited_body(request.stream(), request.headers.get('content-length'), MAX_CALL_BYTES,
+                                           BODY_TIMEOUT_S)
+        except BodyTooLarge:
+            return Response('too large\n', status_code=413, media_type='text/plain')
+        except BodyTimeout:
             return Response('too slow\n', status_code=408, media_type='text/plain')
         signed = bool(secret) and verify(secret, body, request.headers.get('ometria-signature', ''))
         try:
