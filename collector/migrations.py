@@ -10,7 +10,8 @@ Tables (both engines, same columns):
   event's JSON text as received (after repair).
 - `rejects`: events set aside by validation, with the reason and a sample of what was sent.
 - `erasures`: that an erasure happened and what it deleted, without the identifier.
-- (2) `events.sid` and an index by visitor; `sessions`: each session's first and last receive
+- (2) `events.sid`, `events.uid` (the event's identity, so that erasure never parses stored JSON
+  in SQL) and an index by visitor; `sessions`: each session's first and last receive
   time, its event count, when it was closed and how many events came after that (late);
   `summaries`: one per ended session; `triggers`: one per session at most, with its delivery
   state (`pending`, `retrying`, `delivered`, `gave_up`), attempts, next attempt and claim.
@@ -22,6 +23,9 @@ __all__ = ['POSTGRES', 'SQLITE']
 
 # Migration 2 of both engines (released: a change is a migration 3, never an edit here).
 _SESSIONS_AND_TRIGGERS = """
+ALTER TABLE events ADD COLUMN sid TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN uid TEXT;
+{backfill_uid};
 CREATE INDEX events_by_visitor ON events (account, cid);
 CREATE TABLE sessions (
     account TEXT NOT NULL,
@@ -41,6 +45,7 @@ CREATE TABLE summaries (
     cid TEXT NOT NULL,
     sid TEXT NOT NULL,
     ended_at {time} NOT NULL,
+    uid TEXT,
     body TEXT NOT NULL,
     UNIQUE (account, cid, sid)
 );
@@ -53,6 +58,7 @@ CREATE TABLE triggers (
     sid TEXT NOT NULL,
     type TEXT NOT NULL,
     created_at {time} NOT NULL,
+    uid TEXT,
     payload TEXT NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -67,11 +73,10 @@ CREATE INDEX triggers_due ON triggers (next_at) WHERE state IN ('pending', 'retr
 CREATE INDEX triggers_by_account ON triggers (account, seq);
 """
 
-def _sessions_and_triggers(time_type: str, seq_type: str) -> str:
-    """Migration 2, the same tables in both engines; only the types of times (ms) and of `seq`
-    differ."""
-    return ("\nALTER TABLE events ADD COLUMN sid TEXT NOT NULL DEFAULT '';\n"
-            + _SESSIONS_AND_TRIGGERS.format(time=time_type, seq=seq_type))
+def _sessions_and_triggers(time_type: str, seq_type: str, backfill_uid: str) -> str:
+    """Migration 2, the same tables in both engines; the types of times (ms) and of `seq`, and how
+    the events stored before it get their `uid` column, differ."""
+    return _SESSIONS_AND_TRIGGERS.format(time=time_type, seq=seq_type, backfill_uid=backfill_uid)
 
 
 SQLITE = (
@@ -104,7 +109,7 @@ CREATE TABLE IF NOT EXISTS erasures (
     rejects INTEGER NOT NULL
 );
 """),
-    (2, _sessions_and_triggers('INTEGER', 'INTEGER PRIMARY KEY')),
+    (2, _sessions_and_triggers('INTEGER', 'INTEGER PRIMARY KEY', "UPDATE events SET uid = json_extract(body, '$.uid')")),
 )
 
 POSTGRES = (
@@ -138,5 +143,8 @@ CREATE TABLE erasures (
     rejects INTEGER NOT NULL
 );
 """),
-    (2, _sessions_and_triggers('BIGINT', 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY')),
+    # jsonb refuses a \u0000 escape, which a shopper's page may send in any field: such rows keep a
+    # NULL uid (their visitor's other events still lead an erasure to them by cid).
+    (2, _sessions_and_triggers('BIGINT', 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+                               "UPDATE events SET uid = body::jsonb ->> 'uid' WHERE strpos(body, '\\u0000') = 0")),
 )

@@ -59,8 +59,9 @@ MIGRATION_LOCK = 0x6F6D_0001
 COMMIT_ORDER_LOCK = 0x6F6D_0002
 
 _INSERT_EVENTS = """
-INSERT INTO events (account, event_id, type, ts, cid, sid, received_at, body)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+INSERT INTO events (account, event_id, type, ts, cid, sid, uid, received_at, body)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                     $9::text[])
 ON CONFLICT (account, event_id) DO NOTHING
 RETURNING account, event_id
 """
@@ -169,8 +170,8 @@ class PostgresEventStore:
 
     async def _commit(self, work: list) -> list[StoreResult]:
         await self._ensure_migrated()
-        columns = ([], [], [], [], [], [], [], [])
-        accounts, event_ids, types, times, cids, sids, received, bodies = columns
+        columns = ([], [], [], [], [], [], [], [], [])
+        accounts, event_ids, types, times, cids, sids, uids, received, bodies = columns
         reject_columns = ([], [], [], [])
         for account, events, rejected, received_at, _done in work:
             for e in events:
@@ -180,6 +181,7 @@ class PostgresEventStore:
                 times.append(e.ts)
                 cids.append(e.cid)
                 sids.append(e.sid)
+                uids.append(e.uid)
                 received.append(received_at)
                 bodies.append(e.body.decode('utf-8'))
             for r in rejected:
@@ -237,11 +239,11 @@ class PostgresEventStore:
                 await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
                 if email is not None:
                     cids = [row[0] for row in await connection.fetch(
-                        "SELECT DISTINCT cid FROM events WHERE account = $1 AND (body::jsonb ->> 'uid') = $2",
+                        'SELECT DISTINCT cid FROM events WHERE account = $1 AND uid = $2',
                         account, email)]
                     marks = [email, *cids]
                     events = _count(await connection.execute(
-                        "DELETE FROM events WHERE account = $1 AND ((body::jsonb ->> 'uid') = $2 OR cid = ANY($3))",
+                        'DELETE FROM events WHERE account = $1 AND (uid = $2 OR cid = ANY($3))',
                         account, email, cids))
                 else:
                     marks = [cid]
@@ -253,10 +255,8 @@ class PostgresEventStore:
                     await connection.execute(f'DELETE FROM {table} WHERE account = $1 AND cid = ANY($2)', account,
                                              visitors)
                 if email is not None:
-                    await connection.execute("DELETE FROM summaries WHERE account = $1 AND (body::jsonb ->> 'uid') = $2",
-                                             account, email)
-                    await connection.execute("DELETE FROM triggers WHERE account = $1 AND "
-                                             "(payload::jsonb -> 'session' ->> 'uid') = $2", account, email)
+                    for table in ('summaries', 'triggers'):
+                        await connection.execute(f'DELETE FROM {table} WHERE account = $1 AND uid = $2', account, email)
                 rejects = 0
                 for mark in marks:
                     rejects += _count(await connection.execute(
@@ -311,21 +311,22 @@ class PostgresEventStore:
                 closed = 0
                 async with connection.transaction():
                     await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
-                    for account, cid, sid, last_at, summary, trigger in closings:
+                    for account, cid, sid, last_at, summary, uid, trigger in closings:
                         done = await connection.execute(
                             'UPDATE sessions SET closed_at = $1 WHERE account = $2 AND cid = $3 AND sid = $4 '
                             'AND closed_at IS NULL AND last_at = $5', now_ms, account, cid, sid, last_at)
                         if _count(done) != 1:
                             continue
                         closed += 1
-                        await connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, body) '
-                                                 'VALUES ($1, $2, $3, $4, $5)', account, cid, sid, now_ms, summary)
+                        await connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, uid, body) '
+                                                 'VALUES ($1, $2, $3, $4, $5, $6)', account, cid, sid, now_ms, uid,
+                                                 summary)
                         if trigger is not None:
                             trigger_id, kind, payload = trigger
                             await connection.execute(
-                                'INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, '
-                                "next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $6)",
-                                trigger_id, account, cid, sid, kind, now_ms, payload)
+                                'INSERT INTO triggers (id, account, cid, sid, type, created_at, uid, payload, state, '
+                                "next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $6)",
+                                trigger_id, account, cid, sid, kind, now_ms, uid, payload)
         except _CONNECTION_ERRORS as error:
             raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
         return closed

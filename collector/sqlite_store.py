@@ -45,8 +45,8 @@ _TOUCH_SESSION = ('INSERT INTO sessions (account, cid, sid, first_at, last_at, e
 @functools.lru_cache(maxsize=128)
 def _insert_events(rows: int) -> str:
     """One statement for a request's events (at most 100): it returns the ids it stored."""
-    return ('INSERT OR IGNORE INTO events (account, event_id, type, ts, cid, sid, received_at, body) VALUES '
-            + ','.join(['(?, ?, ?, ?, ?, ?, ?, ?)'] * rows) + ' RETURNING event_id')
+    return ('INSERT OR IGNORE INTO events (account, event_id, type, ts, cid, sid, uid, received_at, body) VALUES '
+            + ','.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * rows) + ' RETURNING event_id')
 
 
 _INSERT_REJECTS = 'INSERT INTO rejects (account, received_at, reason, sample) VALUES (?, ?, ?, ?)'
@@ -151,7 +151,7 @@ class SQLiteEventStore:
                 if events:
                     params = []
                     for e in events:
-                        params += (account, e.event_id, e.type, e.ts, e.cid, e.sid, received_at, e.body.decode('utf-8'))
+                        params += (account, e.event_id, e.type, e.ts, e.cid, e.sid, e.uid, received_at, e.body.decode('utf-8'))
                     stored_ids = {row[0] for row in connection.execute(_insert_events(len(events)), params)}
                     stored = len(stored_ids)
                     for (cid, sid), count in sessions_touched(events, stored_ids).items():
@@ -215,15 +215,13 @@ class SQLiteEventStore:
             connection.execute('BEGIN IMMEDIATE')
             if email is not None:
                 cids = [row[0] for row in connection.execute(
-                    "SELECT DISTINCT cid FROM events WHERE account = ? AND json_extract(body, '$.uid') = ?",
-                    (account, email))]
+                    'SELECT DISTINCT cid FROM events WHERE account = ? AND uid = ?', (account, email))]
                 marks = [email, *cids]
             else:
                 cids, marks = [cid], [cid]
             before = connection.total_changes
             if email is not None:
-                connection.execute("DELETE FROM events WHERE account = ? AND json_extract(body, '$.uid') = ?",
-                                   (account, email))
+                connection.execute('DELETE FROM events WHERE account = ? AND uid = ?', (account, email))
             for visitor in cids:
                 connection.execute('DELETE FROM events WHERE account = ? AND cid = ?', (account, visitor))
             events = connection.total_changes - before
@@ -232,13 +230,11 @@ class SQLiteEventStore:
                 connection.execute('DELETE FROM rejects WHERE account = ? AND instr(sample, ?) > 0', (account, mark))
             rejects = connection.total_changes - before
             # What the sessions of these visitors left: their summaries and triggers hold the email.
-            for visitor in cids:
-                for table in ('sessions', 'summaries', 'triggers'):
+            for table in ('sessions', 'summaries', 'triggers'):
+                for visitor in cids:
                     connection.execute(f'DELETE FROM {table} WHERE account = ? AND cid = ?', (account, visitor))
-            if email is not None:
-                for table, column in (('summaries', 'body'), ('triggers', 'payload')):
-                    connection.execute(f"DELETE FROM {table} WHERE account = ? AND json_extract({column}, ?) = ?",
-                                       (account, '$.uid' if table == 'summaries' else '$.session.uid', email))
+                if email is not None and table != 'sessions':
+                    connection.execute(f'DELETE FROM {table} WHERE account = ? AND uid = ?', (account, email))
             connection.execute('INSERT INTO erasures (account, erased_at, kind, events, rejects) VALUES (?, ?, ?, ?, ?)',
                                (account, int(time.time() * 1000), 'email' if email is not None else 'cid', events, rejects))
         return Erasure(events, rejects)
@@ -301,20 +297,20 @@ class SQLiteEventStore:
         closed = 0
         with connection:
             connection.execute('BEGIN IMMEDIATE')
-            for account, cid, sid, last_at, summary, trigger in closings:
+            for account, cid, sid, last_at, summary, uid, trigger in closings:
                 if connection.execute('UPDATE sessions SET closed_at = ? WHERE account = ? AND cid = ? AND sid = ? '
                                       'AND closed_at IS NULL AND last_at = ?',
                                       (now_ms, account, cid, sid, last_at)).rowcount != 1:
                     continue
                 closed += 1
-                connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, body) VALUES (?, ?, ?, ?, ?)',
-                                   (account, cid, sid, now_ms, summary))
+                connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, uid, body) VALUES (?, ?, ?, ?, ?, ?)',
+                                   (account, cid, sid, now_ms, uid, summary))
                 if trigger is not None:
                     trigger_id, kind, payload = trigger
                     connection.execute(
-                        'INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, next_at) '
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                        (trigger_id, account, cid, sid, kind, now_ms, payload, now_ms))
+                        'INSERT INTO triggers (id, account, cid, sid, type, created_at, uid, payload, state, next_at) '
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                        (trigger_id, account, cid, sid, kind, now_ms, uid, payload, now_ms))
         return closed
 
     async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:

@@ -77,7 +77,8 @@ class StoredSummary(NamedTuple):
 
 
 # What closing a session produces, from (account, cid, sid, its event bodies oldest first,
-# ended_at): (the summary's JSON text, (trigger id, trigger type, payload JSON text) or None).
+# ended_at): (the summary's JSON text, its uid or None, (trigger id, trigger type, payload JSON
+# text) or None).
 BuildClosing = Callable[[str, str, str, list, int], tuple]
 
 # The session touch of the write path, after each engine's `INSERT INTO sessions (account, cid,

@@ -32,8 +32,8 @@ def check_interval_s(session_timeout_s: float) -> float:
 
 
 def build_closing(account: str, cid: str, sid: str, bodies: list[str], ended_at: int) -> tuple:
-    """What closing a session stores: its summary's JSON text and its trigger (id, type, payload
-    text) or None (storage.BuildClosing)."""
+    """What closing a session stores: its summary's JSON text, its uid (for erasure) and its
+    trigger (id, type, payload text) or None (storage.BuildClosing)."""
     events = []
     for body in bodies:
         try:
@@ -47,13 +47,13 @@ def build_closing(account: str, cid: str, sid: str, bodies: list[str], ended_at:
         # closes (a session that cannot close would hold up every one after it), with no trigger.
         summary = summarize(account, cid, sid, [], ended_at)
         summary['unreadable'] = True
-        return payload_text(summary), None
+        return payload_text(summary), None, None
     kind = trigger_type(summary)
     trigger = None
     if kind is not None:
         trigger_id = str(uuid.uuid4())
         trigger = (trigger_id, kind, payload_text(trigger_payload(trigger_id, kind, summary, ended_at)))
-    return payload_text(summary), trigger
+    return payload_text(summary), summary['uid'], trigger
 
 
 class SessionCloser:

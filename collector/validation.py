@@ -53,14 +53,15 @@ _strict_json = json.JSONDecoder(object_pairs_hook=_no_duplicates)
 
 
 class ValidEvent(NamedTuple):
-    """An event that meets the contract: its id, type, time, visitor and session, and its JSON as
-    stored (a tuple: one is built per event on the write path)."""
+    """An event that meets the contract: its id, type, time, visitor, session and identity, and
+    its JSON as stored (a tuple: one is built per event on the write path)."""
 
     event_id: str
     type: str
     ts: int
     cid: str
     sid: str
+    uid: str | None
     body: bytes
 
 
@@ -141,7 +142,7 @@ def check_event(raw, tree=None) -> ValidEvent | RejectedEvent:
         size = sum(item.quantity for item in event.basket.items)
         if event.basket.size != size:
             return _reject(f'basket.size is {event.basket.size}, the item quantities add up to {size}', raw)
-    return ValidEvent(event.id, type(event).__struct_config__.tag, event.ts, event.cid, event.sid, raw)
+    return ValidEvent(event.id, type(event).__struct_config__.tag, event.ts, event.cid, event.sid, event.uid, raw)
 
 
 def check_batch(body: bytes, known_accounts) -> BatchVerdict:

@@ -63,6 +63,18 @@ def test_erasing_an_email_takes_the_visitors_whole_history_and_keeps_no_identifi
     assert email not in json.dumps(server.sql('SELECT * FROM erasures'))
 
 
+def test_a_nul_escape_in_a_shoppers_data_cannot_block_erasure(server):
+    """Any field may carry "\\u0000" (valid JSON; PostgreSQL's jsonb refuses it): erasure by email
+    must still find and delete everything of that shopper."""
+    email = f'{uuid.uuid4().hex[:8]}@example.com'
+    visitor = 'c' + uuid.uuid4().hex[:12]
+    post(server, [event('pageview', cid=visitor, uid=email, page_data={'pid': '1', 'note': 'a\u0000b'}),
+                  event('pageview', cid='c' + uuid.uuid4().hex[:12], uid=email, page_data={'q': '\u0000'})])
+    answer = erase(server, email=email)
+    assert answer.status_code == 200 and answer.json()['events'] == 2
+    assert not [e for e in server.events('shop') if e['uid'] == email]
+
+
 def test_erasing_a_visitor_id(server):
     visitor = 'c' + uuid.uuid4().hex[:12]
     post(server, [event('pageview', cid=visitor), event('checkout', cid=visitor)])

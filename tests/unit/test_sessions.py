@@ -112,13 +112,14 @@ def test_the_last_store_id_and_uid_win():
 
 def test_closing_a_session_gives_the_summary_text_and_a_trigger_with_a_fresh_id():
     bodies = [json.dumps(e) for e in session(product_view('1', uid=EMAIL))]
-    summary_text, trigger = build_closing('demo', 'c1', 's1', bodies, T0 + 1)
+    summary_text, uid, trigger = build_closing('demo', 'c1', 's1', bodies, T0 + 1)
     trigger_id, kind, payload = trigger
+    assert uid == EMAIL
     assert kind == 'browse_abandonment'
     body = json.loads(payload)
     assert body == {'id': trigger_id, 'type': kind, 'account': 'demo', 'created_at': T0 + 1,
                     'session': json.loads(summary_text)}
-    assert build_closing('demo', 'c1', 's1', bodies, T0 + 1)[1][0] != trigger_id
+    assert build_closing('demo', 'c1', 's1', bodies, T0 + 1)[2][0] != trigger_id
 
 
 # -- the webhook ---------------------------------------------------------------------------------
@@ -201,5 +202,5 @@ def test_a_dead_receiver_holds_only_its_own_accounts_slots():
 
 def test_a_session_whose_events_cannot_be_read_still_closes_without_a_trigger():
     bodies = ['not json', json.dumps({'type': 'addtobasket', 'uid': EMAIL, 'ts': T0})]  # no product_id
-    summary_text, trigger = build_closing('demo', 'c1', 's1', bodies, T0)
-    assert trigger is None and json.loads(summary_text)['unreadable'] is True
+    summary_text, uid, trigger = build_closing('demo', 'c1', 's1', bodies, T0)
+    assert trigger is None and uid is None and json.loads(summary_text)['unreadable'] is True
