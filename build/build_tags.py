@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import json
@@ -298,20 +300,40 @@ def build_bundle(dev: bool, entry: Path, stage: Path, out_file: Path) -> str:
 def build_generic(dev: bool, entry: Path, debug_entry: Path | None, out_file: Path) -> tuple[str, str]:
     """The generic tag and debug module (steps 1-3): the debug module first, so that the tag can
     carry its integrity. Returns (tag text, debug module text). Without `debug_entry` (a test's
-    probe bundle) only the entry is built."""
+    probe bundle) only the entry is built.
+
+    Builds take turns (a lock on dist/, since their staging folders are shared), and the finished
+    files replace the old ones in one rename each: a running collector stamps tags from them and
+    must never read a half-written bundle, or one whose debug integrity is not filled in yet."""
     suffix = '-dev' if dev else ''
-    if debug_entry is None:
-        return build_bundle(dev, entry, ROOT / 'dist' / f'stage{suffix}-probe', out_file), ''
-    debug_out = out_file.with_name(DEBUG_FILE)
-    debug_text = build_bundle(dev, debug_entry, ROOT / 'dist' / f'stage-debug{suffix}', debug_out)
-    generic = build_bundle(dev, entry, ROOT / 'dist' / f'stage{suffix}', out_file)
+    partial = out_file.parent / '.partial'
+    partial.mkdir(parents=True, exist_ok=True)
+    with build_lock():
+        if debug_entry is None:
+            generic = build_bundle(dev, entry, ROOT / 'dist' / f'stage{suffix}-probe', partial / out_file.name)
+            os.replace(partial / out_file.name, out_file)
+            return generic, ''
+        debug_text = build_bundle(dev, debug_entry, ROOT / 'dist' / f'stage-debug{suffix}', partial / DEBUG_FILE)
+        generic = build_bundle(dev, entry, ROOT / 'dist' / f'stage{suffix}', partial / out_file.name)
     integrity = file_figures(debug_text.encode('utf-8'))['sri']
     quoted = [q + DEBUG_INTEGRITY_SENTINEL + q for q in '"\'`' if q + DEBUG_INTEGRITY_SENTINEL + q in generic]
     if len(quoted) != 1 or generic.count(quoted[0]) != 1:
         raise BuildError(f'{out_file}: the sentinel {DEBUG_INTEGRITY_SENTINEL} is not in the tag exactly once')
     generic = generic.replace(quoted[0], json.dumps(integrity))
-    out_file.write_text(generic, encoding='utf-8')
+    (partial / out_file.name).write_text(generic, encoding='utf-8')
+    os.replace(partial / DEBUG_FILE, out_file.with_name(DEBUG_FILE))
+    os.replace(partial / out_file.name, out_file)
     return generic, debug_text
+
+
+@contextlib.contextmanager
+def build_lock():
+    """Held while a build uses the shared staging folders under dist/ (concurrent builds wait)."""
+    lock_path = ROOT / 'dist' / '.build.lock'
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def report(name: str, figures: dict) -> None:

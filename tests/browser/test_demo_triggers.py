@@ -51,7 +51,8 @@ def leave(context, base: str, uid: str, last_is) -> None:
     stays open long enough; a test's closing context can cut the tag's last request short."""
     deadline = time.monotonic() + 20
     while not any(e.get('uid') == uid and last_is(e) for e in http_json(f'{base}/api/events?account=demo&limit=5000')):
-        assert time.monotonic() < deadline, f'the last event of {uid} never arrived'
+        assert time.monotonic() < deadline, (f'the last event of {uid} never arrived; the server counted '
+                                             f'{http_json(base + "/api/stats")}')
         time.sleep(0.1)
     for page in context.pages:
         page.close(run_before_unload=True)

@@ -38,8 +38,10 @@ class StaticHeaders(SimpleHTTPRequestHandler):
 @pytest.fixture
 def static_host(tmp_path, shop):
     out = tmp_path / 'tags'
+    # Its own generic bundle too: dist/generic is what the other tests' servers stamp from.
     subprocess.run([sys.executable, str(ROOT / 'build' / 'build_tags.py'), '--account', 'shop', '--collector',
-                    shop.proxy.url, '--out', str(out)], check=True, capture_output=True, cwd=ROOT)
+                    shop.proxy.url, '--out', str(out), '--generic-out', str(tmp_path / 'generic' / 'ometria.js')],
+                   check=True, capture_output=True, cwd=ROOT)
     server = ThreadingHTTPServer(('127.0.0.1', free_port()), functools.partial(StaticHeaders, directory=str(out)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f'http://127.0.0.1:{server.server_address[1]}', json.loads((out / 'manifest.json').read_text())
