@@ -51,10 +51,15 @@ def markdown(results: dict) -> str:
            f'Python {results["machine"]["python"]}. Regenerate with `make bench`; compare ratios, not absolute '
            'figures across machines.', '']
     if 'sizes' in results:
-        ours = next(iter(results['sizes'].values()))
-        rows = [[name, f['raw'], f['gzip'], f['brotli'], f'{ours["gzip"] / f["gzip"]:.2f}']
-                for name, f in results['sizes'].items()]
+        files = {k: v for k, v in results['sizes'].items() if not k.startswith('_')}
+        ours = next(iter(files.values()))
+        rows = [[name, f['raw'], f['gzip'], f['brotli'], f'{ours["gzip"] / f["gzip"]:.2f}'] for name, f in files.items()]
         out += ['## Size (bytes)', '', table(['file', 'raw', 'gzip -9', 'brotli', 'ours/peer (gzip)'], rows), '']
+        for label, split in results['sizes'].get('_modules', {}).items():
+            rows = [[name, m['minified'], m['gzip_share']] for name, m in split['modules'].items()]
+            out += [f'### Where the {label}\'s bytes come from ({split["bundle_gzip"]} B gzip before terser)', '',
+                    '*share*: the module\'s part of the gzip bytes, pro rata to its minified bytes (an estimate: '
+                    'gzip has no per-module figure).', '', table(['module', 'minified bytes', 'share of gzip'], rows), '']
     if 'pagecost' in results:
         data = {k: v for k, v in results['pagecost'].items() if not k.startswith('_')}
         rows = [[name, f['sync_ms'], f['ratio_sync_ours_over_peer'], f['task_ms_over_empty_page'],

@@ -87,6 +87,15 @@ def test_the_debug_module_is_not_in_the_tag(two_builds):
         assert text not in tag and text in debug
 
 
+def test_the_debug_module_leaves_out_the_classes_it_never_uses(two_builds):
+    """The debug module imports `browser` for a few functions; the shopper-side edge class in the
+    same module (cookies, storage, beacons) stays out of it, since classes are marked pure."""
+    tag = (two_builds[0] / 'tags' / 'acme.js').read_text()
+    debug = (two_builds[0] / 'tags' / 'ometria.debug.js').read_text()
+    for text in ('sendBeacon', 'SameSite=Lax', 'globalPrivacyControl'):
+        assert text in tag and text not in debug
+
+
 def test_over_budget_fails(tmp_path):
     run = build(tmp_path, '--account', 'acme', '--collector', 'https://c.example/c', '--budget-gzip', '1000')
     assert run.returncode == 1
