@@ -359,6 +359,15 @@ def report(name: str, figures: dict) -> None:
           f'brotli {figures["brotli"]:>5} B   {figures["sri"][:20]}...')
 
 
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: a static host syncing dist/tags during a build, or a
+    server reading it, sees the old file or the new one, never half of one. The temporary name
+    starts with a dot, which sync tools and static servers commonly skip."""
+    partial = path.with_name(f'.{path.name}.partial')
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
 def write_tags(generic: str, debug_text: str, settings_list: list[TagSettings], out_dir: Path, budget: int,
                dev: bool) -> dict:
     """Step 4: stamp and write each account's file, the debug module and the manifest
@@ -378,11 +387,12 @@ def write_tags(generic: str, debug_text: str, settings_list: list[TagSettings], 
     per_account_ms = 1000 * (time.perf_counter() - started) / max(1, len(stamped))
     print(f'  {"stamp":<34} {per_account_ms:8.3f} ms per account')
     over = []
-    files = [(f'{account_id}.js', text, budget, account_id) for account_id, text in sorted(stamped.items())]
-    files.append((DEBUG_FILE, debug_text, DEBUG_BUDGET_GZIP_BYTES, None))
+    # The debug module first: a tag carries its integrity, so a new tag never sits beside an old one.
+    files = [(DEBUG_FILE, debug_text, DEBUG_BUDGET_GZIP_BYTES, None)]
+    files += [(f'{account_id}.js', text, budget, account_id) for account_id, text in sorted(stamped.items())]
     for name, text, limit, account_id in files:
         data = text.encode('utf-8')
-        (out_dir / name).write_bytes(data)
+        replace_file(out_dir / name, data)
         figures = {'file': name, **file_figures(data)}
         if account_id is None:
             manifest['debug'] = figures
@@ -392,9 +402,9 @@ def write_tags(generic: str, debug_text: str, settings_list: list[TagSettings], 
         if figures['gzip'] > limit and not dev:
             over.append(f'{name}: {figures["gzip"]} B gzip, over the budget of {limit} B')
     # The TypeScript declarations of the public API, for integrators.
-    shutil.copyfile(ROOT / 'types' / 'ometria.d.ts', out_dir / 'ometria.d.ts')
+    replace_file(out_dir / 'ometria.d.ts', (ROOT / 'types' / 'ometria.d.ts').read_bytes())
     manifest['accounts'] = dict(sorted(manifest['accounts'].items()))
-    manifest_path.write_text(json.dumps(manifest, indent=2) + '\n', encoding='utf-8')
+    replace_file(manifest_path, (json.dumps(manifest, indent=2) + '\n').encode('utf-8'))
     if over:
         raise BuildError('size budget exceeded:\n  ' + '\n  '.join(over))
     return manifest
