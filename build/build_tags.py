@@ -333,14 +333,14 @@ def build_generic(dev: bool, entry: Path, debug_entry: Path | None, out_file: Pa
             return generic, ''
         debug_text = build_bundle(dev, debug_entry, ROOT / 'dist' / f'stage-debug{suffix}', partial / DEBUG_FILE)
         generic = build_bundle(dev, entry, ROOT / 'dist' / f'stage{suffix}', partial / out_file.name)
-    integrity = file_figures(debug_text.encode('utf-8'))['sri']
-    quoted = [q + DEBUG_INTEGRITY_SENTINEL + q for q in '"\'`' if q + DEBUG_INTEGRITY_SENTINEL + q in generic]
-    if len(quoted) != 1 or generic.count(quoted[0]) != 1:
-        raise BuildError(f'{out_file}: the sentinel {DEBUG_INTEGRITY_SENTINEL} is not in the tag exactly once')
-    generic = generic.replace(quoted[0], json.dumps(integrity))
-    (partial / out_file.name).write_text(generic, encoding='utf-8')
-    os.replace(partial / DEBUG_FILE, out_file.with_name(DEBUG_FILE))
-    os.replace(partial / out_file.name, out_file)
+        integrity = file_figures(debug_text.encode('utf-8'))['sri']
+        quoted = [q + DEBUG_INTEGRITY_SENTINEL + q for q in '"\'`' if q + DEBUG_INTEGRITY_SENTINEL + q in generic]
+        if len(quoted) != 1 or generic.count(quoted[0]) != 1:
+            raise BuildError(f'{out_file}: the sentinel {DEBUG_INTEGRITY_SENTINEL} is not in the tag exactly once')
+        generic = generic.replace(quoted[0], json.dumps(integrity))
+        # Still under the lock: the next build's esbuild writes into the same partial folder.
+        os.replace(partial / DEBUG_FILE, out_file.with_name(DEBUG_FILE))
+        replace_file(out_file, generic.encode('utf-8'))
     return generic, debug_text
 
 
@@ -362,8 +362,9 @@ def report(name: str, figures: dict) -> None:
 def replace_file(path: Path, data: bytes) -> None:
     """Write `path` whole or not at all: a static host syncing dist/tags during a build, or a
     server reading it, sees the old file or the new one, never half of one. The temporary name
-    starts with a dot, which sync tools and static servers commonly skip."""
-    partial = path.with_name(f'.{path.name}.partial')
+    starts with a dot, which sync tools and static servers commonly skip, and names the process,
+    so that two builds writing the same folder never write into one temporary file."""
+    partial = path.with_name(f'.{path.name}.{os.getpid()}.partial')
     partial.write_bytes(data)
     os.replace(partial, path)
 
