@@ -22,6 +22,7 @@ sys.path.insert(0, str(BENCH))
 
 from collector_load import wrk  # noqa: E402
 
+from collector.engines import engine_of  # noqa: E402
 from tests.support.servers import CollectorProcess  # noqa: E402
 
 ACCOUNTS = '[accounts.bench]\ncollector_url = "http://127.0.0.1/collect"\norigins = ["*"]\n'
@@ -47,7 +48,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument('--seconds', type=int, default=10)
     parser.add_argument('--top', type=int, default=25)
     args = parser.parse_args(argv)
-    engine = 'postgresql' if args.db.startswith('postgresql') else 'sqlite'
+    engine = engine_of(args.db)
     out = BENCH / f'profile-{engine}.txt'
     with tempfile.TemporaryDirectory() as tmp:
         process = CollectorProcess(Path(tmp), ACCOUNTS, db=args.db or None)

@@ -15,11 +15,11 @@ from pathlib import Path
 from collector.settings import Settings, SettingsError, add_arguments, from_args, to_env
 
 
-def demo_settings(settings: Settings, host: str, port: int) -> Settings:
+def demo_settings(settings: Settings) -> Settings:
     """A demo server knows its own origin from its bind address (never from a request), and opens
     its read API with a token of its own when none was given."""
-    shown = '127.0.0.1' if host in ('0.0.0.0', '::', '') else host
-    return dataclasses.replace(settings, own_origin=f'http://{shown}:{port}',
+    shown = '127.0.0.1' if settings.host in ('0.0.0.0', '::', '') else settings.host
+    return dataclasses.replace(settings, own_origin=f'http://{shown}:{settings.port}',
                                api_token=settings.api_token or secrets.token_urlsafe(18))
 
 
@@ -40,14 +40,14 @@ def serve(args: argparse.Namespace) -> int:
 
     from collector.accounts import AccountsError, load_accounts
     from collector.app import collector_urls
+    from collector.engines import engine_of
     from collector.ratelimit import create_rate_file
-    from collector.storage import is_postgres_url
 
     try:
         settings = from_args(args)
         if settings.demo:
-            settings = demo_settings(settings, args.host, args.port)
-        settings.proxy_networks()
+            settings = demo_settings(settings)
+        settings.check()
         accounts = load_accounts(settings.accounts_path)
         collector_urls(settings, accounts)
     except (AccountsError, SettingsError) as error:
@@ -65,34 +65,34 @@ def serve(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(
         settings, rate_file=str(shared / 'rate-buckets'),
         accounts_path=str(Path(settings.accounts_path).resolve()),
-        db=settings.db if is_postgres_url(settings.db) else str(Path(settings.db).resolve()),
+        db=settings.db if engine_of(settings.db) != 'sqlite' else str(Path(settings.db).resolve()),
         generic_path=str(Path(settings.generic_path).resolve()))
     os.environ.update(to_env(settings))
-    base = f'http://{args.host}:{args.port}'
+    base = f'http://{settings.host}:{settings.port}'
     if settings.demo:
         origin = settings.own_origin
         print(f'\n  Demo store:      {origin}/', flush=True)
         print(f'  Debug overlay:   {origin}/#om_debug', flush=True)
-        print(f'  Live events:     {origin}/live?account=demo&token={settings.api_token}', flush=True)
+        print(f'  Live events:     {origin}/live?account=demo#token={settings.api_token}', flush=True)
         print(f'  Magento flavour: {origin}/m/', flush=True)
         print(f'  Webhook inbox:   {origin}/demo/webhook (sessions end after {settings.session_timeout_s:g} s idle)\n',
               flush=True)
     elif not settings.api_token:
         print('read API and live page closed: no API token (--api-token-file or OMETRIA_API_TOKEN)', flush=True)
-    shown_db = redact_url(settings.db) if is_postgres_url(settings.db) else settings.db
+    shown_db = redact_url(settings.db)
     print(f'collector on {base} (accounts: {", ".join(sorted(accounts))}; database {shown_db}; '
-          f'{args.workers} worker(s)); Ctrl-C stops it', flush=True)
+          f'{settings.workers} worker(s)); Ctrl-C stops it', flush=True)
     try:
         uvicorn.run(
             'collector.app:app_from_env',
             factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
             http='collector.protocol:GuardedProtocol',
             loop='uvloop',
-            access_log=args.access_log,
-            log_level=args.log_level,
+            access_log=settings.access_log,
+            log_level=settings.log_level,
             timeout_keep_alive=5,
             # Client addresses and schemes are resolved by the app, through --trusted-proxies only.
             proxy_headers=False,
@@ -115,12 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m collector', description=__doc__.split('\n')[0])
     commands = parser.add_subparsers(dest='command', required=True)
     run = commands.add_parser('serve', help='run the collector and tag server')
-    run.add_argument('--host', default='127.0.0.1')
-    run.add_argument('--port', type=int, default=8000)
-    run.add_argument('--workers', type=int, default=1, help='server processes (they share the database)')
     add_arguments(run)
-    run.add_argument('--access-log', action='store_true')
-    run.add_argument('--log-level', default='warning')
     run.set_defaults(handler=serve)
     show = commands.add_parser('schema', help="print the contract's JSON Schema")
     show.set_defaults(handler=schema)

@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
+import re
 
-__all__ = ['LIVE_COOKIE', 'ClientAddresses', 'ReadAccess']
+__all__ = ['LIVE_COOKIE', 'ClientAddresses', 'ReadAccess', 'TokenRedaction', 'network_of', 'redact_tokens_in_logs']
 
 LIVE_COOKIE = 'om_live'
 MAX_FORWARDED_ENTRIES = 32
@@ -34,6 +36,18 @@ def _address(text: str):
         return None
 
 
+def network_of(address: str) -> str:
+    """The client a rate limit and a trigger limit count: an IPv4 address as it is, an IPv6 address
+    as its /64 network (one subscriber gets a whole /64: each of its addresses is the same client).
+    Anything that is not an address is kept as given, cut to 64 characters."""
+    parsed = _address(address)
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f'{parsed}/64', strict=False))
+    return str(parsed) if parsed is not None else address[:64]
+
+
 class ClientAddresses:
     """Client addresses through the trusted proxies (see the module docstring)."""
 
@@ -42,6 +56,10 @@ class ClientAddresses:
 
     def is_trusted(self, address) -> bool:
         return address is not None and any(address in network for network in self.trusted)
+
+    def trusts(self, peer: str) -> bool:
+        """True when the TCP peer `peer` (an address's text) is one of the trusted proxies."""
+        return bool(self.trusted) and self.is_trusted(_address(peer))
 
     def resolve(self, peer: str, forwarded_for: list[str], forwarded_proto: str | None, scheme: str) -> tuple[str, str]:
         """(client address, scheme) of a request from TCP peer `peer` with these header values."""
@@ -85,3 +103,24 @@ class ReadAccess:
         if scheme.lower() == 'bearer' and self.token_matches(credential.strip()):
             return True
         return bool(cookie) and hmac.compare_digest(cookie.encode('utf-8', 'surrogatepass'), self.session.encode())
+
+
+class TokenRedaction(logging.Filter):
+    """Blanks `token=...` out of log records (uvicorn's access log records each request line): a
+    token someone put in a URL does not land in the log."""
+
+    _TOKEN = re.compile(r'(token=)[^&\s#"]*', re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._TOKEN.sub(r'\1***', a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self._TOKEN.sub(r'\1***', record.msg)
+        return True
+
+
+def redact_tokens_in_logs() -> None:
+    """Install TokenRedaction on uvicorn's access log (once per process)."""
+    access_log = logging.getLogger('uvicorn.access')
+    if not any(isinstance(f, TokenRedaction) for f in access_log.filters):
+        access_log.addFilter(TokenRedaction())

@@ -48,10 +48,6 @@ class Account:
         consent = ','.join([self.consent, self.consent_tool, self.consent_category, self.gpc]) if self.consent else ''
         return TagSettings(self.account_id, collector_url, self.cookie_domain, '1' if self.identify_forms else '', consent)
 
-    def allows_origin(self, origin: str) -> bool:
-        """True when a browser page at `origin` may send this account's events."""
-        return '*' in self.origins or origin in self.origins
-
 
 CONSENT_TOOLS = ('', 'cookiebot', 'onetrust', 'gcm')
 

@@ -15,6 +15,11 @@ Tables (both engines, same columns):
   time, its event count, when it was closed and how many events came after that (late);
   `summaries`: one per ended session; `triggers`: one per session at most, with its delivery
   state (`pending`, `retrying`, `delivered`, `gave_up`), attempts, next attempt and claim.
+- (3) identities compared as keys (ASCII letters lower-cased: `validation.identity_key`) and
+  indexed, so that erasure finds `Victim@X.com` from `victim@x.com` without a scan; events indexed
+  by session (a summary pages through them); set-aside events keep the visitor and identity they
+  name (erasure matches them exactly); sessions and triggers keep the client address's network
+  (daily trigger limits per client) and sessions a bot reason; erasures count every table.
 """
 
 from __future__ import annotations
@@ -79,6 +84,36 @@ def _sessions_and_triggers(time_type: str, seq_type: str, backfill_uid: str) -> 
     return _SESSIONS_AND_TRIGGERS.format(time=time_type, seq=seq_type, backfill_uid=backfill_uid)
 
 
+# Migration 3 of both engines; `{identity_key}` lower-cases ASCII letters of `uid` and nothing else,
+# as validation.identity_key does (SQLite's lower() is ASCII-only; PostgreSQL's follows the
+# collation, hence translate()).
+_IDENTITY_KEYS_AND_LIMITS = """
+UPDATE events SET uid = {identity_key} WHERE uid IS NOT NULL;
+DROP INDEX events_by_visitor;
+CREATE INDEX events_by_session ON events (account, cid, sid, seq);
+CREATE INDEX events_by_identity ON events (account, uid) WHERE uid IS NOT NULL;
+ALTER TABLE rejects ADD COLUMN cid TEXT;
+ALTER TABLE rejects ADD COLUMN uid TEXT;
+CREATE INDEX rejects_by_visitor ON rejects (account, cid) WHERE cid IS NOT NULL;
+CREATE INDEX rejects_by_identity ON rejects (account, uid) WHERE uid IS NOT NULL;
+CREATE INDEX rejects_by_time ON rejects (received_at);
+ALTER TABLE sessions ADD COLUMN client TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN bot TEXT;
+UPDATE summaries SET uid = {identity_key} WHERE uid IS NOT NULL;
+CREATE INDEX summaries_by_identity ON summaries (account, uid) WHERE uid IS NOT NULL;
+ALTER TABLE triggers ADD COLUMN client TEXT NOT NULL DEFAULT '';
+UPDATE triggers SET uid = {identity_key} WHERE uid IS NOT NULL;
+CREATE INDEX triggers_by_identity ON triggers (account, uid, created_at) WHERE uid IS NOT NULL;
+CREATE INDEX triggers_by_client ON triggers (account, client, created_at);
+DROP INDEX triggers_due;
+CREATE INDEX triggers_due ON triggers (account, next_at) WHERE state IN ('pending', 'retrying');
+ALTER TABLE erasures ADD COLUMN sessions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE erasures ADD COLUMN summaries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE erasures ADD COLUMN triggers INTEGER NOT NULL DEFAULT 0
+"""
+_UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+
 SQLITE = (
     (1, """
 CREATE TABLE IF NOT EXISTS events (
@@ -110,6 +145,7 @@ CREATE TABLE IF NOT EXISTS erasures (
 );
 """),
     (2, _sessions_and_triggers('INTEGER', 'INTEGER PRIMARY KEY', "UPDATE events SET uid = json_extract(body, '$.uid')")),
+    (3, _IDENTITY_KEYS_AND_LIMITS.format(identity_key='lower(uid)')),
 )
 
 POSTGRES = (
@@ -147,4 +183,5 @@ CREATE TABLE erasures (
     # NULL uid (their visitor's other events still lead an erasure to them by cid).
     (2, _sessions_and_triggers('BIGINT', 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
                                "UPDATE events SET uid = body::jsonb ->> 'uid' WHERE strpos(body, '\\u0000') = 0")),
+    (3, _IDENTITY_KEYS_AND_LIMITS.format(identity_key=f"translate(uid, '{_UPPER}', '{_UPPER.lower()}')")),
 )

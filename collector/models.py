@@ -4,8 +4,8 @@ These models are the contract's source of truth: `collector/contract.schema.json
 from them (`python -m collector.schema`; a test fails when the committed file differs), and the
 tag's tests validate what the tag sends against that schema.
 
-Limits match what the tag enforces (tracker/coerce.py, tracker/events.py): an event the tag can
-send always validates, and anything else is set aside.
+Limits and patterns come from the one table both halves read (`tracker/limits.py`): an event the
+tag can send always validates, and anything else is set aside.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from collector.stamp import ACCOUNT_ID_SOURCE
+from tracker import limits
 
 __all__ = [
     'ACCOUNT_ID_RE',
@@ -38,8 +39,8 @@ __all__ = [
     'Viewproduct',
 ]
 
-MAX_BODY_BYTES = 64 * 1024
-MAX_EVENTS_PER_BATCH = 100
+MAX_BODY_BYTES = limits.MAX_BODY_BYTES
+MAX_EVENTS_PER_BATCH = limits.MAX_EVENTS_PER_BATCH
 MAX_TIME_MS = 2**53 - 1
 
 
@@ -52,24 +53,24 @@ def whole(pattern: str) -> str:
 
 ACCOUNT_ID_RE = whole(ACCOUNT_ID_SOURCE)
 UUID_V4_RE = whole(r'[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}')
-VISITOR_ID_RE = whole(r'[A-Za-z0-9_-]{1,64}')
+VISITOR_ID_RE = whole(limits.VISITOR_ID_SOURCE)
 # An email address (something@something.tld, no spaces) or an Ometria profile id `omid:<id>`;
-# the same rule as tracker/identity.py.
-IDENTITY_RE = whole(r'([^\s@]+@[^\s@]+[.][^\s@]+|omid:\S+)')
+# the same rule as tracker/identity.py, from the same table.
+IDENTITY_RE = whole('(' + limits.EMAIL_SOURCE + '|' + limits.PROFILE_ID_SOURCE + ')')
 
 AccountId = Annotated[str, Meta(pattern=ACCOUNT_ID_RE, description='the account the tag was built for')]
 TimeMs = Annotated[int, Meta(ge=0, le=MAX_TIME_MS, description='milliseconds since the epoch')]
-Id = Annotated[str, Meta(min_length=1, max_length=256)]
-Url = Annotated[str, Meta(max_length=4096)]
-Identity = Annotated[str, Meta(pattern=IDENTITY_RE, max_length=320)]
+Id = Annotated[str, Meta(min_length=1, max_length=limits.MAX_ID_LENGTH)]
+Url = Annotated[str, Meta(max_length=limits.MAX_URL_LENGTH)]
+Identity = Annotated[str, Meta(pattern=IDENTITY_RE, max_length=limits.MAX_IDENTITY_LENGTH)]
 VisitorId = Annotated[str, Meta(pattern=VISITOR_ID_RE)]
-Quantity = Annotated[int, Meta(ge=1, le=1_000_000)]
+Quantity = Annotated[int, Meta(ge=1, le=limits.MAX_QUANTITY)]
 Money = Union[float, None]
 JsonObject = dict[str, Any]
 
 
 class Envelope(Struct, forbid_unknown_fields=True):
-    """One request: a batch of events, oldest first. The events are decoded one by one, so that a
+    """One request: a batch of events, oldest first. The events are checked one by one, so that a
     single bad event is set aside without costing the rest of the batch."""
 
     v: Literal[1]
@@ -101,7 +102,7 @@ class _Event(_Required, kw_only=True):
 Extra = Union[JsonObject, UnsetType]
 
 
-SourceText = Union[Annotated[str, Meta(max_length=256)], None]
+SourceText = Union[Annotated[str, Meta(max_length=limits.MAX_SOURCE_FIELD_LENGTH)], None]
 
 
 class Source(Struct, forbid_unknown_fields=True):
@@ -117,16 +118,23 @@ class Source(Struct, forbid_unknown_fields=True):
 
 
 class Pageview(_Event, tag='pageview'):
-    page_type: Union[Annotated[str, Meta(min_length=1, max_length=64)], None]
+    page_type: Union[Annotated[str, Meta(min_length=1, max_length=limits.MAX_PAGE_TYPE_LENGTH)], None]
     page_data: JsonObject
     referrer: Union[Url, None]
     source: Union[Source, None, UnsetType] = UNSET
     first_source: Union[Source, None, UnsetType] = UNSET
 
 
+IdentifyChannel = Literal[tuple(limits.IDENTIFY_CHANNELS)]
+
+
 class Identify(_Event, tag='identify'):
+    """`via`: how the identity was learned (`tracker/limits.py` IDENTIFY_CHANNELS); absent from
+    older tags (then: unknown)."""
+
     email: Identity
     profile: Union[JsonObject, None]
+    via: Union[IdentifyChannel, UnsetType] = UNSET
 
 
 class BasketItem(Struct, forbid_unknown_fields=True):
@@ -139,11 +147,11 @@ class BasketItem(Struct, forbid_unknown_fields=True):
 
 class Basket(Struct, forbid_unknown_fields=True):
     id: Union[Id, None]
-    currency: Union[Annotated[str, Meta(min_length=1, max_length=16)], None]
+    currency: Union[Annotated[str, Meta(min_length=1, max_length=limits.MAX_CURRENCY_LENGTH)], None]
     total: Money
     url: Union[Url, None]
     size: Annotated[int, Meta(ge=0)]
-    items: Annotated[list[BasketItem], Meta(max_length=200)]
+    items: Annotated[list[BasketItem], Meta(max_length=limits.MAX_BASKET_ITEMS)]
     data: Union[JsonObject, UnsetType] = UNSET
     properties: Union[JsonObject, UnsetType] = UNSET
 
@@ -159,7 +167,7 @@ class Addtobasket(_Event, tag='addtobasket'):
 
 
 class Checkout(_Event, tag='checkout'):
-    stage: Union[Annotated[str, Meta(min_length=1, max_length=128)], int, float]
+    stage: Union[Annotated[str, Meta(min_length=1, max_length=limits.MAX_STAGE_LENGTH)], int, float]
     extra: Extra = UNSET
 
 
@@ -171,7 +179,7 @@ class Transaction(_Event, tag='transaction'):
 class Custom(_Event, tag='custom'):
     """`ometria.track(type, data)`: a store's own event."""
 
-    custom_type: Annotated[str, Meta(min_length=1, max_length=32)]
+    custom_type: Annotated[str, Meta(min_length=1, max_length=limits.MAX_CUSTOM_TYPE_LENGTH)]
     data: JsonObject
 
 
@@ -189,5 +197,5 @@ class Viewproduct(_Event, tag='viewproduct'):
 
 
 Event = Union[Pageview, Identify, Setbasket, Addtobasket, Checkout, Transaction, Custom, Profile, Viewproduct]
-EVENT_TYPES = ('pageview', 'identify', 'setbasket', 'addtobasket', 'checkout', 'transaction', 'custom', 'profile',
-               'viewproduct')
+# The one list of event types: every other list (the live page, the tests' factories) derives from it.
+EVENT_TYPES = tuple(member.__struct_config__.tag for member in Event.__args__)

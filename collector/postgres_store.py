@@ -5,15 +5,15 @@ group insert (unnest arrays, ON CONFLICT DO NOTHING RETURNING), one connection, 
 groups of 10 rows, asyncpg 13.4k rows/s against psycopg 3's 10.4k; groups of 200 rows, 52.6k
 against 26.7k (README, "Running on PostgreSQL").
 
-- Dedupe: `UNIQUE (account, event_id)` and `INSERT ... ON CONFLICT DO NOTHING`. Two collectors
-  inserting the same id at the same moment: the second waits for the first's commit and skips it.
+What is PostgreSQL's own here (everything else is in `programs.py` and `sql.py`):
 - Group commit: requests queue their rows in this process; one writer task sends everything
-  waiting as one `INSERT ... SELECT FROM unnest(...)` per table, in one transaction. Each request
-  is answered after the commit.
-- Commit order: every group transaction first takes one transaction-scoped advisory lock, so
-  groups of all collectors commit one at a time and `seq` follows commit order: a reader paging
-  with `since` never skips a row committed late with a smaller `seq`. A group is milliseconds
-  long, and while it commits the next one gathers, so this costs no throughput.
+  waiting in one transaction: the events as one `INSERT ... SELECT FROM unnest(...)`, the session
+  touches and set-aside events with the shared statements. Each request is answered after the
+  commit. A group that fails on one request's data (a value PostgreSQL refuses) is written again
+  request by request, so one client's rows never fail another's request.
+- Commit order: every transaction (groups and programs alike) first takes one transaction-scoped
+  advisory lock, so transactions of all collectors commit one at a time and `seq` follows commit
+  order: a reader paging with `since` never skips a row committed late with a smaller `seq`.
 - Outages: every write is bounded by WRITE_TIMEOUT_S (the pool's acquire, the transaction); a
   refused connection, a lost one, a restart or a timeout answers 503 (StoreBusy) and the tag sends
   again. The pool replaces dead connections by itself; migrations not yet applied (the database
@@ -26,29 +26,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import time
+import logging
 
 import asyncpg
 
-from collector import migrations
+from collector import migrations, sql
 from collector.storage import (
     MAX_ROWS_PER_TRANSACTION,
-    MAX_SUMMARY_EVENTS,
     MAX_WAITING_WRITES,
-    TOUCH_SESSION,
-    BuildClosing,
-    Erasure,
     StoreBusy,
-    StoredEvent,
-    StoredSummary,
+    StoreRefused,
     StoreResult,
-    sample_text,
+    Write,
     sessions_touched,
-    trigger_view,
 )
-from collector.validation import RejectedEvent, ValidEvent
 
 __all__ = ['POOL_MAX_CONNECTIONS', 'PostgresEventStore', 'migrate']
+
+log = logging.getLogger('collector.store')
 
 POOL_MAX_CONNECTIONS = 4
 CONNECT_TIMEOUT_S = 3.0
@@ -65,17 +60,11 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[
 ON CONFLICT (account, event_id) DO NOTHING
 RETURNING account, event_id
 """
-# Sessions in key order, so that concurrent transactions lock them in the same order.
-_TOUCH_SESSIONS = """
-INSERT INTO sessions (account, cid, sid, first_at, last_at, events)
-SELECT a, c, s, r, r, n FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[]) AS t(a, c, s, r, n)
-ORDER BY a, c, s
-""" + TOUCH_SESSION
-_INSERT_REJECTS = """
-INSERT INTO rejects (account, received_at, reason, sample)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])
-"""
+_LOCK = 'SELECT pg_advisory_xact_lock($1)'
 _CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# What PostgreSQL refuses for the data in it (SQLSTATE classes 22 and 23, and values the driver
+# cannot encode): the fault of the request that sent it.
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, UnicodeError)
 
 
 async def migrate(connection: asyncpg.Connection) -> int:
@@ -92,6 +81,50 @@ async def migrate(connection: asyncpg.Connection) -> int:
                 await connection.execute('INSERT INTO schema_migrations (version) VALUES ($1)', number)
                 version = number
     return version
+
+
+def _count(status: str) -> int:
+    """Rows a command touched, from its status ('DELETE 3')."""
+    return int(status.rsplit(' ', 1)[-1]) if status and status[-1].isdigit() else 0
+
+
+async def drive(connection: asyncpg.Connection, program):
+    """Run a program of `programs.py` on `connection`; returns its result. BEGIN also takes the
+    commit-order lock. A value PostgreSQL refuses is raised inside the program as StoreRefused
+    (after rolling back its transaction); any other failure ends it (the caller makes it StoreBusy)."""
+    transaction = None
+    outcome, failure = None, None
+    try:
+        while True:
+            try:
+                op = program.send(outcome) if failure is None else program.throw(failure)
+            except StopIteration as done:
+                return done.value
+            outcome, failure = None, None
+            try:
+                if op.kind == 'fetch':
+                    outcome = [tuple(row) for row in await connection.fetch(sql.numbered(op.sql), *op.args)]
+                elif op.kind == 'execute':
+                    outcome = _count(await connection.execute(sql.numbered(op.sql), *op.args))
+                elif op.kind == 'begin':
+                    transaction = connection.transaction()
+                    await transaction.start()
+                    await connection.execute(_LOCK, COMMIT_ORDER_LOCK)
+                else:
+                    await transaction.commit()
+                    transaction = None
+            except _DATA_ERRORS as error:
+                if transaction is not None:
+                    await transaction.rollback()
+                    transaction = None
+                failure = StoreRefused(f'{type(error).__name__}')
+    finally:
+        if transaction is not None:
+            try:
+                await transaction.rollback()
+            except _CONNECTION_ERRORS:
+                pass
+        program.close()
 
 
 class PostgresEventStore:
@@ -135,13 +168,12 @@ class PostgresEventStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult:
-        """Store a batch's events and set-aside events; returns once they are committed. Raises
-        StoreBusy when too many writes wait or the database is unavailable."""
+    async def write(self, write: Write) -> StoreResult:
+        """Store one request's rows; returns once they are committed (see `storage.EventStore`)."""
         if self._closed or self._writer is None or len(self._pending) >= MAX_WAITING_WRITES:
             raise StoreBusy('too many writes waiting')
         done = asyncio.get_running_loop().create_future()
-        self._pending.append((account, events, rejected, int(time.time() * 1000), done))
+        self._pending.append((write, done))
         self._wake.set()
         return await done
 
@@ -154,212 +186,81 @@ class PostgresEventStore:
                 while self._pending and rows < MAX_ROWS_PER_TRANSACTION:
                     item = self._pending.popleft()
                     work.append(item)
-                    rows += len(item[1]) + len(item[2])
+                    rows += len(item[0].events) + len(item[0].rejected)
+                writes = [write for write, _ in work]
                 try:
-                    results = await self._commit(work)
-                except StoreBusy as busy:
-                    results = [busy] * len(work)
+                    outcomes = await self._commit(writes)
                 except asyncio.CancelledError:
                     _settle(work, [StoreBusy('shutting down')] * len(work))
                     raise
-                except Exception as error:  # noqa: BLE001 -- the writer lives on; these requests get 503
-                    results = [StoreBusy(f'database error: {type(error).__name__}')] * len(work)
-                _settle(work, results)
+                except Exception as error:  # the writer lives on; these requests get 503
+                    log.warning('group write failed: %s', error)
+                    outcomes = [StoreBusy(f'database error: {type(error).__name__}')] * len(work)
+                _settle(work, outcomes)
             if self._closed:
                 return
 
-    async def _commit(self, work: list) -> list[StoreResult]:
+    async def _commit(self, writes: list[Write]) -> list:
+        """Each write's StoreResult, StoreRefused or StoreBusy: the group in one transaction, or,
+        when that fails on a value PostgreSQL refuses, each write in one of its own."""
         await self._ensure_migrated()
-        columns = ([], [], [], [], [], [], [], [], [])
-        accounts, event_ids, types, times, cids, sids, uids, received, bodies = columns
-        reject_columns = ([], [], [], [])
-        for account, events, rejected, received_at, _done in work:
-            for e in events:
-                accounts.append(account)
-                event_ids.append(e.event_id)
-                types.append(e.type)
-                times.append(e.ts)
-                cids.append(e.cid)
-                sids.append(e.sid)
-                uids.append(e.uid)
-                received.append(received_at)
-                bodies.append(e.body.decode('utf-8'))
-            for r in rejected:
-                reject_columns[0].append(account)
-                reject_columns[1].append(received_at)
-                reject_columns[2].append(r.reason)
-                reject_columns[3].append(sample_text(r.sample))
         try:
-            async with asyncio.timeout(WRITE_TIMEOUT_S):
-                async with self._pool.acquire() as connection:
-                    async with connection.transaction():
-                        await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
-                        inserted = await connection.fetch(_INSERT_EVENTS, *columns) if accounts else []
-                        results, touched = _attribute(work, inserted)
-                        if touched[0]:
-                            await connection.execute(_TOUCH_SESSIONS, *touched)
-                        if reject_columns[0]:
-                            await connection.execute(_INSERT_REJECTS, *reject_columns)
+            return await self._transaction(writes)
+        except _DATA_ERRORS:
+            pass
         except _CONNECTION_ERRORS as error:
-            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
+            return [StoreBusy(f'database unavailable: {type(error).__name__}')] * len(writes)
+        outcomes = []
+        for write in writes:
+            try:
+                outcomes += await self._transaction([write])
+            except _DATA_ERRORS as error:
+                log.warning('a request of account %s refused by the database: %s', write.account,
+                            type(error).__name__)
+                outcomes.append(StoreRefused(type(error).__name__))
+            except _CONNECTION_ERRORS as error:
+                outcomes.append(StoreBusy(f'database unavailable: {type(error).__name__}'))
+        return outcomes
+
+    async def _transaction(self, writes: list[Write]) -> list[StoreResult]:
+        columns = ([], [], [], [], [], [], [], [], [])
+        for write in writes:
+            for e in write.events:
+                for column, value in zip(columns, (write.account, e.event_id, e.type, e.ts, e.cid, e.sid, e.uid,
+                                                   write.received_at, e.body.decode('utf-8')), strict=True):
+                    column.append(value)
+        async with asyncio.timeout(WRITE_TIMEOUT_S):
+            async with self._pool.acquire() as connection:
+                async with connection.transaction():
+                    await connection.execute(_LOCK, COMMIT_ORDER_LOCK)
+                    inserted = await connection.fetch(_INSERT_EVENTS, *columns) if columns[0] else []
+                    results, touches = _attribute(writes, {(row[0], row[1]) for row in inserted})
+                    if touches:
+                        await connection.executemany(sql.numbered(sql.TOUCH_SESSION), touches)
+                    rejects = [(write.account, write.received_at, r.reason, r.sample.decode('utf-8', 'replace'), r.cid,
+                                r.uid) for write in writes for r in write.rejected]
+                    if rejects:
+                        await connection.executemany(sql.numbered(sql.INSERT_REJECT), rejects)
         return results
 
-    # -- reading and maintenance -----------------------------------------------------------------
+    # -- programs --------------------------------------------------------------------------------
 
-    async def _fetch(self, query: str, *args) -> list:
+    async def run(self, program):
+        """Run `program` (programs.py) on a pooled connection; StoreBusy when the database is
+        unavailable."""
         try:
             await self._ensure_migrated()
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                return await self._pool.fetch(query, *args)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S + 1):
+                connection = await self._pool.acquire()
         except _CONNECTION_ERRORS as error:
+            program.close()
             raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
-
-    async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]:
-        """Stored events of `account` after sequence number `since`, oldest first."""
-        rows = await self._fetch('SELECT seq, received_at, body FROM events WHERE account = $1 AND seq > $2 '
-                                 'ORDER BY seq LIMIT $3', account, since, limit)
-        return [StoredEvent(*row) for row in rows]
-
-    async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]:
-        rows = await self._fetch('SELECT seq, received_at, reason, sample FROM rejects WHERE account = $1 AND seq > $2 '
-                                 'ORDER BY seq LIMIT $3', account, since, limit)
-        return [dict(row) for row in rows]
-
-    async def read_erasures(self, account: str, since: int, limit: int) -> list[dict]:
-        rows = await self._fetch('SELECT seq, erased_at, kind, events, rejects FROM erasures WHERE account = $1 '
-                                 'AND seq > $2 ORDER BY seq LIMIT $3', account, since, limit)
-        return [dict(row) for row in rows]
-
-    async def erase(self, account: str, email: str | None, cid: str | None) -> Erasure:
-        """Delete the events and set-aside samples of one shopper: those with `uid` = `email` and
-        every event of the visitor ids seen with it; or every event of visitor `cid`."""
         try:
-            await self._ensure_migrated()
-            async with asyncio.timeout(READ_TIMEOUT_S), self._pool.acquire() as connection, connection.transaction():
-                await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
-                if email is not None:
-                    cids = [row[0] for row in await connection.fetch(
-                        'SELECT DISTINCT cid FROM events WHERE account = $1 AND uid = $2',
-                        account, email)]
-                    marks = [email, *cids]
-                    events = _count(await connection.execute(
-                        'DELETE FROM events WHERE account = $1 AND (uid = $2 OR cid = ANY($3))',
-                        account, email, cids))
-                else:
-                    marks = [cid]
-                    events = _count(await connection.execute('DELETE FROM events WHERE account = $1 AND cid = $2',
-                                                             account, cid))
-                # What the sessions of these visitors left: their summaries and triggers hold the email.
-                visitors = [cid] if email is None else cids
-                for table in ('sessions', 'summaries', 'triggers'):
-                    await connection.execute(f'DELETE FROM {table} WHERE account = $1 AND cid = ANY($2)', account,
-                                             visitors)
-                if email is not None:
-                    for table in ('summaries', 'triggers'):
-                        await connection.execute(f'DELETE FROM {table} WHERE account = $1 AND uid = $2', account, email)
-                rejects = 0
-                for mark in marks:
-                    rejects += _count(await connection.execute(
-                        'DELETE FROM rejects WHERE account = $1 AND strpos(sample, $2) > 0', account, mark))
-                await connection.execute(
-                    'INSERT INTO erasures (account, erased_at, kind, events, rejects) VALUES ($1, $2, $3, $4, $5)',
-                    account, int(time.time() * 1000), 'email' if email is not None else 'cid', events, rejects)
+            return await drive(connection, program)
         except _CONNECTION_ERRORS as error:
             raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
-        return Erasure(events, rejects)
-
-    async def prune(self, before_ms: int, batch: int) -> int:
-        """Delete at most `batch` events (and set-aside events) received before `before_ms`."""
-        try:
-            await self._ensure_migrated()
-            async with asyncio.timeout(READ_TIMEOUT_S), self._pool.acquire() as connection, connection.transaction():
-                deleted = _count(await connection.execute(
-                    'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < $1 ORDER BY seq LIMIT $2)',
-                    before_ms, batch))
-                deleted += _count(await connection.execute(
-                    'DELETE FROM rejects WHERE seq IN (SELECT seq FROM rejects WHERE received_at < $1 ORDER BY seq '
-                    'LIMIT $2)', before_ms, batch))
-                for table, column in (('summaries', 'ended_at'), ('triggers', 'created_at')):
-                    deleted += _count(await connection.execute(
-                        f'DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} WHERE {column} < $1 ORDER BY seq '
-                        'LIMIT $2)', before_ms, batch))
-                deleted += _count(await connection.execute(
-                    'DELETE FROM sessions WHERE ctid IN (SELECT ctid FROM sessions WHERE closed_at < $1 LIMIT $2)',
-                    before_ms, batch))
-        except _CONNECTION_ERRORS as error:
-            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
-        return deleted
-
-    # -- sessions and triggers -------------------------------------------------------------------
-
-    async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
-        """See `storage.EventStore`. Sessions are read and summarised without a lock; then one short
-        transaction under the commit-order lock closes those whose `last_at` has not moved and that
-        are still open: closers of several collectors take turns, and each session closes once."""
-        try:
-            await self._ensure_migrated()
-            async with asyncio.timeout(WRITE_TIMEOUT_S), self._pool.acquire() as connection:
-                idle = await connection.fetch(
-                    'SELECT account, cid, sid, last_at FROM sessions WHERE closed_at IS NULL AND last_at < $1 '
-                    'ORDER BY last_at LIMIT $2', cutoff_ms, limit)
-                closings = []
-                for account, cid, sid, last_at in idle:
-                    bodies = [row[0] for row in await connection.fetch(
-                        'SELECT body FROM events WHERE account = $1 AND cid = $2 AND sid = $3 ORDER BY seq LIMIT $4',
-                        account, cid, sid, MAX_SUMMARY_EVENTS)]
-                    closings.append((account, cid, sid, last_at, *build(account, cid, sid, bodies, now_ms)))
-                closed = 0
-                async with connection.transaction():
-                    await connection.execute('SELECT pg_advisory_xact_lock($1)', COMMIT_ORDER_LOCK)
-                    for account, cid, sid, last_at, summary, uid, trigger in closings:
-                        done = await connection.execute(
-                            'UPDATE sessions SET closed_at = $1 WHERE account = $2 AND cid = $3 AND sid = $4 '
-                            'AND closed_at IS NULL AND last_at = $5', now_ms, account, cid, sid, last_at)
-                        if _count(done) != 1:
-                            continue
-                        closed += 1
-                        await connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, uid, body) '
-                                                 'VALUES ($1, $2, $3, $4, $5, $6)', account, cid, sid, now_ms, uid,
-                                                 summary)
-                        if trigger is not None:
-                            trigger_id, kind, payload = trigger
-                            await connection.execute(
-                                'INSERT INTO triggers (id, account, cid, sid, type, created_at, uid, payload, state, '
-                                "next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $6)",
-                                trigger_id, account, cid, sid, kind, now_ms, uid, payload)
-        except _CONNECTION_ERRORS as error:
-            raise StoreBusy(f'database unavailable: {type(error).__name__}') from None
-        return closed
-
-    async def claim_triggers(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
-        if not accounts or limit <= 0:
-            return []
-        rows = await self._fetch(
-            'UPDATE triggers SET claimed_until = $1 WHERE seq IN (SELECT seq FROM triggers WHERE state IN '
-            "('pending', 'retrying') AND next_at <= $2 AND claimed_until < $2 AND account = ANY($3) ORDER BY next_at "
-            'LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING seq, id, account, created_at, attempts, payload',
-            until_ms, now_ms, accounts, limit)
-        return [dict(row) for row in rows]
-
-    async def record_delivery(self, seq: int, state: str, attempts: int, next_at: int | None, status: int | None,
-                              error: str, now_ms: int) -> None:
-        await self._fetch(
-            'UPDATE triggers SET state = $1, attempts = $2, next_at = coalesce($3, next_at), claimed_until = 0, '
-            "last_status = $4, last_error = $5, delivered_at = CASE WHEN $1 = 'delivered' THEN $6 ELSE delivered_at END "
-            'WHERE seq = $7', state, attempts, next_at, status, error, now_ms, seq)
-
-    async def read_sessions(self, account: str, since: int, limit: int) -> list[StoredSummary]:
-        rows = await self._fetch(
-            'SELECT s.seq, s.body, coalesce(x.late, 0) FROM summaries s LEFT JOIN sessions x ON x.account = s.account '
-            'AND x.cid = s.cid AND x.sid = s.sid WHERE s.account = $1 AND s.seq > $2 ORDER BY s.seq LIMIT $3',
-            account, since, limit)
-        return [StoredSummary(*row) for row in rows]
-
-    async def read_triggers(self, account: str, since: int, limit: int) -> list[dict]:
-        rows = await self._fetch(
-            'SELECT seq, payload, state, attempts, next_at, last_status, last_error, delivered_at FROM triggers '
-            'WHERE account = $1 AND seq > $2 ORDER BY seq LIMIT $3', account, since, limit)
-        return [trigger_view(*row) for row in rows]
+        finally:
+            await self._pool.release(connection)
 
     async def close(self) -> None:
         """Finish the group being written (at most WRITE_TIMEOUT_S), answer 503 to what waits, close."""
@@ -370,7 +271,7 @@ class PostgresEventStore:
         if self._writer is not None:
             try:
                 await asyncio.wait_for(self._writer, WRITE_TIMEOUT_S + 1)
-            except BaseException:  # noqa: BLE001 -- cancelled or failed: what waits gets 503 below
+            except BaseException:  # cancelled or failed: what waits gets 503 below
                 pass
         _settle(list(self._pending), [StoreBusy('shutting down')] * len(self._pending))
         self._pending.clear()
@@ -381,37 +282,32 @@ class PostgresEventStore:
                 self._pool.terminate()
 
 
-def _settle(work: list, results: list) -> None:
-    for item, result in zip(work, results, strict=True):
-        done = item[-1]
+def _settle(work: list, outcomes: list) -> None:
+    for (_, done), outcome in zip(work, outcomes, strict=True):
         if done.done():
             continue
-        if isinstance(result, StoreBusy):
-            done.set_exception(result)
+        if isinstance(outcome, Exception):
+            done.set_exception(outcome)
         else:
-            done.set_result(result)
+            done.set_result(outcome)
 
 
-def _attribute(work: list, inserted: list) -> tuple[list[StoreResult], tuple[list, list, list, list, list]]:
-    """What a group's insert did, in one pass: each request's StoreResult (a row counts for the
-    first request of the group that sent it), and the group's session touch as unnest columns in
-    key order: per (account, cid, sid), the latest receive time and how many events were new."""
-    new = {(row[0], row[1]) for row in inserted}
+def _attribute(writes: list[Write], inserted: set[tuple[str, str]]) -> tuple[list[StoreResult], list[tuple]]:
+    """What a group's insert did, in one pass: each write's StoreResult (an (account, id) counts for
+    the first write of the group that sent it), and the session touches (the shared TOUCH_SESSION's
+    parameters, in key order): per session, the latest receive time, how many events were new, and
+    the client and bot reason of its first write."""
+    remaining = set(inserted)
     results = []
-    touched: dict[tuple[str, str, str], list[int]] = {}
-    for account, events, rejected, received_at, _done in work:
-        stored_ids = {e.event_id for e in events if (account, e.event_id) in new}
-        new -= {(account, event_id) for event_id in stored_ids}
-        results.append(StoreResult(len(stored_ids), len(events) - len(stored_ids), len(rejected)))
-        for (cid, sid), count in sessions_touched(events, stored_ids).items():
-            entry = touched.setdefault((account, cid, sid), [received_at, 0])
-            entry[0] = max(entry[0], received_at)
+    touched: dict[tuple[str, str, str], list] = {}
+    for write in writes:
+        stored_ids = {e.event_id for e in write.events if (write.account, e.event_id) in remaining}
+        remaining -= {(write.account, event_id) for event_id in stored_ids}
+        results.append(StoreResult(len(stored_ids), len(write.events) - len(stored_ids), len(write.rejected)))
+        for (cid, sid), count in sessions_touched(write.events, stored_ids).items():
+            entry = touched.setdefault((write.account, cid, sid), [write.received_at, 0, write.client, write.bot])
+            entry[0] = max(entry[0], write.received_at)
             entry[1] += count
-    keys = sorted(touched)
-    return results, ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [touched[k][0] for k in keys],
-                     [touched[k][1] for k in keys])
-
-
-def _count(status: str) -> int:
-    """Rows a command touched, from its status ('DELETE 3')."""
-    return int(status.rsplit(' ', 1)[-1]) if status and status[-1].isdigit() else 0
+            entry[3] = entry[3] or write.bot
+    return results, [(account, cid, sid, last_at, last_at, count, client, bot)
+                     for (account, cid, sid), (last_at, count, client, bot) in sorted(touched.items())]

@@ -7,7 +7,8 @@ environment variable and its default. `python -m collector serve` parses the fla
 default.
 
 Secrets never need to sit on a command line (where `ps` shows them): the API token also comes from
-`--api-token-file` or the `OMETRIA_API_TOKEN` variable.
+`--api-token-file` or the `OMETRIA_API_TOKEN` variable. A token shorter than MIN_API_TOKEN_CHARS
+is refused at start (`Settings.check`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 __all__ = ['OPTIONS', 'Option', 'Settings', 'SettingsError', 'add_arguments', 'from_args', 'from_env', 'to_env']
 
 ROOT = Path(__file__).resolve().parent.parent
+MIN_API_TOKEN_CHARS = 16
 
 
 class SettingsError(ValueError):
@@ -40,6 +42,11 @@ class Option:
 
 
 OPTIONS = (
+    Option('host', '--host', 'OMETRIA_HOST', '127.0.0.1', 'address to listen on'),
+    Option('port', '--port', 'OMETRIA_PORT', 8000, 'port to listen on', int),
+    Option('workers', '--workers', 'OMETRIA_WORKERS', 1, 'server processes (they share the database)', int),
+    Option('access_log', '--access-log', 'OMETRIA_ACCESS_LOG', False, "log every request (uvicorn's access log)", bool),
+    Option('log_level', '--log-level', 'OMETRIA_LOG_LEVEL', 'warning', 'debug, info, warning or error'),
     Option('accounts_path', '--accounts', 'OMETRIA_ACCOUNTS', str(ROOT / 'accounts.toml'), 'accounts file'),
     Option('db', '--db', 'OMETRIA_DB', str(ROOT / 'var' / 'events.sqlite3'),
            'where events go: a SQLite file (created if missing) or a postgresql://user@host/db URL '
@@ -58,17 +65,27 @@ OPTIONS = (
     Option('collector_url', '--collector-url', 'OMETRIA_COLLECTOR_URL', '',
            "stamp this collect URL into every tag served (default: each account's collector_url)"),
     Option('api_token', '--api-token', 'OMETRIA_API_TOKEN', '',
-           'the credential of the read API and live page (prefer --api-token-file or OMETRIA_API_TOKEN: '
-           'a command line shows in ps)'),
+           f'the credential of the read API and live page, at least {MIN_API_TOKEN_CHARS} characters (prefer '
+           '--api-token-file or OMETRIA_API_TOKEN: a command line shows in ps)'),
+    Option('api_token_file', '--api-token-file', 'OMETRIA_API_TOKEN_FILE', '', 'read the API token from this file'),
     Option('trusted_proxies', '--trusted-proxies', 'OMETRIA_TRUSTED_PROXIES', '',
            'comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed '
            '(default: none; client addresses are the TCP peers)'),
-    Option('retention_days', '--retention-days', 'OMETRIA_RETENTION_DAYS', 0,
-           'delete events received more than this many days ago, in the background (0: keep them)', int),
+    Option('retention_days', '--retention-days', 'OMETRIA_RETENTION_DAYS', 395,
+           'delete events, sessions and triggers received more than this many days ago (13 months), set-aside '
+           'events after at most 14 days, in the background (0: keep everything)', int),
     Option('retention_interval_s', '--retention-interval', 'OMETRIA_RETENTION_INTERVAL', 60.0, argparse.SUPPRESS, float),
     Option('session_timeout_s', '--session-timeout', 'OMETRIA_SESSION_TIMEOUT', 1800.0,
            'a session ends when none of its events was received for this many seconds; then its summary '
            'and trigger are made', float),
+    Option('triggers_per_identity_day', '--triggers-per-identity', 'OMETRIA_TRIGGERS_PER_IDENTITY', 3,
+           'triggers one identity may start in 24 hours (0: no limit)', int),
+    Option('triggers_per_client_day', '--triggers-per-client', 'OMETRIA_TRIGGERS_PER_CLIENT', 50,
+           'triggers the sessions of one client address (an IPv6 /64) may start in 24 hours (0: no limit)', int),
+    Option('write_timeout_s', '--write-timeout', 'OMETRIA_WRITE_TIMEOUT', 10.0,
+           'seconds a client may leave an answer unread before its connection is closed', float),
+    Option('max_connections_per_client', '--max-connections-per-client', 'OMETRIA_MAX_CONNECTIONS_PER_CLIENT', 64,
+           'open connections per client address (an IPv6 /64) per worker; trusted proxies are not limited', int),
     Option('webhook_retry_base_ms', '--webhook-retry-base', 'OMETRIA_WEBHOOK_RETRY_BASE', 10_000, argparse.SUPPRESS,
            int),
     Option('demo', '--demo', 'OMETRIA_DEMO', False, 'also serve the demo store (opens the live page with a token)',
@@ -87,6 +104,11 @@ _DEFAULTS = {option.name: option.default for option in OPTIONS}
 class Settings:
     """What one server instance runs with (see OPTIONS for each field's flag and default)."""
 
+    host: str = _DEFAULTS['host']
+    port: int = _DEFAULTS['port']
+    workers: int = _DEFAULTS['workers']
+    access_log: bool = _DEFAULTS['access_log']
+    log_level: str = _DEFAULTS['log_level']
     accounts_path: str = _DEFAULTS['accounts_path']
     db: str = _DEFAULTS['db']
     generic_path: str = _DEFAULTS['generic_path']
@@ -97,10 +119,15 @@ class Settings:
     max_connections: int = _DEFAULTS['max_connections']
     collector_url: str = _DEFAULTS['collector_url']
     api_token: str = _DEFAULTS['api_token']
+    api_token_file: str = _DEFAULTS['api_token_file']
     trusted_proxies: str = _DEFAULTS['trusted_proxies']
     retention_days: int = _DEFAULTS['retention_days']
     retention_interval_s: float = _DEFAULTS['retention_interval_s']
     session_timeout_s: float = _DEFAULTS['session_timeout_s']
+    triggers_per_identity_day: int = _DEFAULTS['triggers_per_identity_day']
+    triggers_per_client_day: int = _DEFAULTS['triggers_per_client_day']
+    write_timeout_s: float = _DEFAULTS['write_timeout_s']
+    max_connections_per_client: int = _DEFAULTS['max_connections_per_client']
     # The first retry delay of a webhook delivery (doubling after); tests shorten it.
     webhook_retry_base_ms: int = _DEFAULTS['webhook_retry_base_ms']
     demo: bool = _DEFAULTS['demo']
@@ -112,6 +139,13 @@ class Settings:
     own_origin: str = _DEFAULTS['own_origin']
     # The file the workers' rate-limit buckets live in (shared memory); empty: per-process memory.
     rate_file: str = _DEFAULTS['rate_file']
+
+    def check(self) -> None:
+        """Raise SettingsError when the server cannot run safely with these settings."""
+        if self.api_token and len(self.api_token) < MIN_API_TOKEN_CHARS:
+            raise SettingsError(f'the API token has {len(self.api_token)} characters: at least {MIN_API_TOKEN_CHARS}, '
+                                'please (python -c "import secrets; print(secrets.token_urlsafe(24))")')
+        self.proxy_networks()
 
     def proxy_networks(self) -> tuple:
         """The trusted proxies as ip_network objects; raises SettingsError on a malformed CIDR."""
@@ -139,13 +173,12 @@ def _parse(option: Option, text: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one flag per option, plus --api-token-file."""
+    """Add one flag per option."""
     for option in OPTIONS:
         if option.kind is bool:
             parser.add_argument(option.flag, dest=option.name, action='store_true', help=option.help)
         else:
             parser.add_argument(option.flag, dest=option.name, type=option.kind, default=None, help=option.help)
-    parser.add_argument('--api-token-file', default='', help='read the API token from this file')
 
 
 def from_args(args: argparse.Namespace, environ=os.environ) -> Settings:
@@ -162,7 +195,7 @@ def from_args(args: argparse.Namespace, environ=os.environ) -> Settings:
             values[option.name] = _parse(option, environ[option.env])
         else:
             values[option.name] = option.default
-    token_file = getattr(args, 'api_token_file', '')
+    token_file = values['api_token_file']
     if token_file:
         try:
             values['api_token'] = Path(token_file).read_text(encoding='utf-8').strip()

@@ -1,55 +1,51 @@
 """The SQLite engine of `storage.EventStore`: one file, one machine.
 
+What is SQLite's own here (everything else is in `programs.py` and `sql.py`):
 - WAL mode: readers never block the writer, and the worker processes of one server share the file.
-- `UNIQUE(account, event_id)` with `INSERT OR IGNORE`: nothing is stored twice.
 - Group commit: request handlers queue their rows; one writer thread writes everything waiting in
-  one `BEGIN IMMEDIATE` transaction (which also makes `seq` follow commit order across processes),
-  commits with `synchronous=FULL` (fsynced: a 204 survives a power loss), then wakes the event loop
-  once for the whole group.
+  one `BEGIN IMMEDIATE` transaction (which also makes `seq` follow commit order across
+  processes), commits with `synchronous=FULL` (fsynced: a 204 survives a power loss), then wakes
+  the event loop once for the whole group. A group that fails on one request's data is written
+  again request by request.
+- Programs run in a worker thread on its own connection; their BEGIN is `BEGIN IMMEDIATE`.
+- Migrations: `PRAGMA user_version`, under `BEGIN IMMEDIATE`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import queue
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
-from collector import migrations
+from collector import migrations, sql
 from collector.storage import (
     MAX_ROWS_PER_TRANSACTION,
-    MAX_SUMMARY_EVENTS,
     MAX_WAITING_WRITES,
-    TOUCH_SESSION,
-    BuildClosing,
-    Erasure,
     StoreBusy,
-    StoredEvent,
-    StoredSummary,
+    StoreRefused,
     StoreResult,
-    sample_text,
+    Write,
     sessions_touched,
-    trigger_view,
 )
-from collector.validation import RejectedEvent, ValidEvent
 
-__all__ = ['SQLiteEventStore']
+__all__ = ['SQLiteEventStore', 'migrate']
 
-_TOUCH_SESSION = ('INSERT INTO sessions (account, cid, sid, first_at, last_at, events) VALUES (?, ?, ?, ?, ?, ?)'
-                  + TOUCH_SESSION)
+log = logging.getLogger('collector.store')
+
+# What SQLite (or its Python binding) raises for a value it cannot take: that request's fault.
+_DATA_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, UnicodeError, OverflowError)
 
 
 @functools.lru_cache(maxsize=128)
 def _insert_events(rows: int) -> str:
     """One statement for a request's events (at most 100): it returns the ids it stored."""
-    return ('INSERT OR IGNORE INTO events (account, event_id, type, ts, cid, sid, uid, received_at, body) VALUES '
-            + ','.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * rows) + ' RETURNING event_id')
-
-
-_INSERT_REJECTS = 'INSERT INTO rejects (account, received_at, reason, sample) VALUES (?, ?, ?, ?)'
+    return ('INSERT INTO events (account, event_id, type, ts, cid, sid, uid, received_at, body) VALUES '
+            + ','.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * rows) + ' ON CONFLICT (account, event_id) DO NOTHING '
+            'RETURNING event_id')
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -86,6 +82,52 @@ def migrate(connection: sqlite3.Connection) -> int:
     return version
 
 
+def _rollback(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute('ROLLBACK')
+    except sqlite3.Error:
+        pass
+
+
+def drive(connection: sqlite3.Connection, program):
+    """Run a program of `programs.py` on `connection`, in this thread; returns its result. A
+    value SQLite refuses is raised inside the program as StoreRefused (after rolling back its
+    transaction); any other database error ends it as StoreBusy."""
+    in_transaction = False
+    outcome, failure = None, None
+    while True:
+        try:
+            op = program.send(outcome) if failure is None else program.throw(failure)
+        except StopIteration as done:
+            return done.value
+        except BaseException:
+            if in_transaction:
+                _rollback(connection)
+            raise
+        outcome, failure = None, None
+        try:
+            if op.kind == 'fetch':
+                outcome = connection.execute(op.sql, op.args).fetchall()
+            elif op.kind == 'execute':
+                outcome = connection.execute(op.sql, op.args).rowcount
+            elif op.kind == 'begin':
+                connection.execute('BEGIN IMMEDIATE')
+                in_transaction = True
+            else:
+                connection.execute('COMMIT')
+                in_transaction = False
+        except _DATA_ERRORS as error:
+            if in_transaction:
+                _rollback(connection)
+                in_transaction = False
+            failure = StoreRefused(f'{type(error).__name__}: {error}')
+        except sqlite3.Error as error:
+            if in_transaction:
+                _rollback(connection)
+            program.close()
+            raise StoreBusy(f'database error: {error}') from None
+
+
 class SQLiteEventStore:
     """See the module docstring and `storage.EventStore`."""
 
@@ -111,13 +153,12 @@ class SQLiteEventStore:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult:
-        """Store a batch's events and set-aside events; returns once they are committed. Raises
-        StoreBusy when too many writes wait or the database fails."""
+    async def write(self, write: Write) -> StoreResult:
+        """Store one request's rows; returns once they are committed (see `storage.EventStore`)."""
         if self._closed or self._writer is None or self._writes.qsize() >= MAX_WAITING_WRITES:
             raise StoreBusy('too many writes waiting')
         done = self._loop.create_future()
-        self._writes.put((account, events, rejected, int(time.time() * 1000), done))
+        self._writes.put((write, done))
         return await done
 
     def _write_loop(self) -> None:
@@ -126,7 +167,7 @@ class SQLiteEventStore:
             item = self._writes.get()
             if item is None:
                 break
-            work, rows = [item], len(item[1]) + len(item[2])
+            work, rows = [item], len(item[0].events) + len(item[0].rejected)
             while rows < MAX_ROWS_PER_TRANSACTION:
                 try:
                     more = self._writes.get_nowait()
@@ -136,49 +177,43 @@ class SQLiteEventStore:
                     self._writes.put(None)
                     break
                 work.append(more)
-                rows += len(more[1]) + len(more[2])
-            outcomes = self._commit(connection, work)
+                rows += len(more[0].events) + len(more[0].rejected)
+            outcomes = self._commit(connection, [write for write, _ in work])
             # One wake-up of the event loop per group, not one per request.
-            self._loop.call_soon_threadsafe(_settle_all, outcomes)
+            self._loop.call_soon_threadsafe(_settle_all, [(done, outcome) for (_, done), outcome in
+                                                          zip(work, outcomes, strict=True)])
         connection.close()
 
-    def _commit(self, connection: sqlite3.Connection, work: list) -> list:
-        results = []
+    def _commit(self, connection: sqlite3.Connection, writes: list[Write]) -> list:
+        """Each write's StoreResult, StoreRefused or StoreBusy: the group in one transaction, or,
+        when that fails on a value SQLite refuses, each write in one of its own."""
         try:
             connection.execute('BEGIN IMMEDIATE')
-            for account, events, rejected, received_at, _done in work:
-                stored = 0
-                if events:
-                    params = []
-                    for e in events:
-                        params += (account, e.event_id, e.type, e.ts, e.cid, e.sid, e.uid, received_at, e.body.decode('utf-8'))
-                    stored_ids = {row[0] for row in connection.execute(_insert_events(len(events)), params)}
-                    stored = len(stored_ids)
-                    for (cid, sid), count in sessions_touched(events, stored_ids).items():
-                        connection.execute(_TOUCH_SESSION, (account, cid, sid, received_at, received_at, count))
-                if rejected:
-                    connection.executemany(_INSERT_REJECTS, [
-                        (account, received_at, r.reason, sample_text(r.sample)) for r in rejected])
-                results.append(StoreResult(stored, len(events) - stored, len(rejected)))
+            results = [_write_rows(connection, write) for write in writes]
             connection.execute('COMMIT')
+            return results
+        except _DATA_ERRORS:
+            _rollback(connection)
         except sqlite3.Error as error:
+            _rollback(connection)
+            log.warning('group write failed: %s', error)
+            return [StoreBusy(f'database error: {error}')] * len(writes)
+        outcomes = []
+        for write in writes:
             try:
-                connection.execute('ROLLBACK')
-            except sqlite3.Error:
-                pass
-            busy = StoreBusy(f'database error: {error}')
-            return [(item[-1], None, busy) for item in work]
-        return [(item[-1], result, None) for item, result in zip(work, results, strict=True)]
+                connection.execute('BEGIN IMMEDIATE')
+                outcomes.append(_write_rows(connection, write))
+                connection.execute('COMMIT')
+            except _DATA_ERRORS as error:
+                _rollback(connection)
+                log.warning('a request of account %s refused by the database: %s', write.account, error)
+                outcomes.append(StoreRefused(f'{type(error).__name__}'))
+            except sqlite3.Error as error:
+                _rollback(connection)
+                outcomes.append(StoreBusy(f'database error: {error}'))
+        return outcomes
 
-    # -- reading ---------------------------------------------------------------------------------
-
-    async def _off_thread(self, work, *args):
-        """`work(*args)` in a worker thread; a database error (locked past the busy timeout, a full
-        disk) is StoreBusy: the caller answers 503, never 500."""
-        try:
-            return await asyncio.to_thread(work, *args)
-        except sqlite3.Error as error:
-            raise StoreBusy(f'database error: {error}') from None
+    # -- programs --------------------------------------------------------------------------------
 
     def _reader(self) -> sqlite3.Connection:
         connection = getattr(self._reader_local, 'connection', None)
@@ -187,186 +222,10 @@ class SQLiteEventStore:
             self._reader_local.connection = connection
         return connection
 
-    def read_sync(self, account: str, since: int, limit: int) -> list[StoredEvent]:
-        rows = self._reader().execute(
-            'SELECT seq, received_at, body FROM events WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
-            (account, since, limit),
-        ).fetchall()
-        return [StoredEvent(seq, received_at, body) for seq, received_at, body in rows]
-
-    def read_rejects_sync(self, account: str, since: int, limit: int) -> list[dict]:
-        rows = self._reader().execute(
-            'SELECT seq, received_at, reason, sample FROM rejects WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
-            (account, since, limit),
-        ).fetchall()
-        return [{'seq': s, 'received_at': r, 'reason': why, 'sample': sample} for s, r, why, sample in rows]
-
-    async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]:
-        """Stored events of `account` after sequence number `since`, oldest first."""
-        return await self._off_thread(self.read_sync, account, since, limit)
-
-    async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]:
-        """Events set aside by validation, oldest first."""
-        return await self._off_thread(self.read_rejects_sync, account, since, limit)
-
-    def erase_sync(self, account: str, email: str | None, cid: str | None) -> Erasure:
-        connection = self._reader()
-        with connection:
-            connection.execute('BEGIN IMMEDIATE')
-            if email is not None:
-                cids = [row[0] for row in connection.execute(
-                    'SELECT DISTINCT cid FROM events WHERE account = ? AND uid = ?', (account, email))]
-                marks = [email, *cids]
-            else:
-                cids, marks = [cid], [cid]
-            before = connection.total_changes
-            if email is not None:
-                connection.execute('DELETE FROM events WHERE account = ? AND uid = ?', (account, email))
-            for visitor in cids:
-                connection.execute('DELETE FROM events WHERE account = ? AND cid = ?', (account, visitor))
-            events = connection.total_changes - before
-            before = connection.total_changes
-            for mark in marks:
-                connection.execute('DELETE FROM rejects WHERE account = ? AND instr(sample, ?) > 0', (account, mark))
-            rejects = connection.total_changes - before
-            # What the sessions of these visitors left: their summaries and triggers hold the email.
-            for table in ('sessions', 'summaries', 'triggers'):
-                for visitor in cids:
-                    connection.execute(f'DELETE FROM {table} WHERE account = ? AND cid = ?', (account, visitor))
-                if email is not None and table != 'sessions':
-                    connection.execute(f'DELETE FROM {table} WHERE account = ? AND uid = ?', (account, email))
-            connection.execute('INSERT INTO erasures (account, erased_at, kind, events, rejects) VALUES (?, ?, ?, ?, ?)',
-                               (account, int(time.time() * 1000), 'email' if email is not None else 'cid', events, rejects))
-        return Erasure(events, rejects)
-
-    async def erase(self, account: str, email: str | None, cid: str | None) -> Erasure:
-        """Delete the events and set-aside samples of one shopper: those with `uid` = `email` and
-        every event of the visitor ids seen with it; or every event of visitor `cid`."""
-        return await self._off_thread(self.erase_sync, account, email, cid)
-
-    def read_erasures_sync(self, account: str, since: int, limit: int) -> list[dict]:
-        rows = self._reader().execute(
-            'SELECT seq, erased_at, kind, events, rejects FROM erasures WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?',
-            (account, since, limit)).fetchall()
-        return [{'seq': s, 'erased_at': at, 'kind': kind, 'events': e, 'rejects': r} for s, at, kind, e, r in rows]
-
-    async def read_erasures(self, account: str, since: int, limit: int) -> list[dict]:
-        return await self._off_thread(self.read_erasures_sync, account, since, limit)
-
-    def prune_sync(self, before_ms: int, batch: int) -> int:
-        connection = self._reader()
-        with connection:
-            connection.execute('BEGIN IMMEDIATE')
-            # The oldest rows come first in seq order: the scan stops after `batch` matches.
-            deleted = connection.execute(
-                'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? ORDER BY seq LIMIT ?)',
-                (before_ms, batch)).rowcount
-            deleted += connection.execute(
-                'DELETE FROM rejects WHERE seq IN (SELECT seq FROM rejects WHERE received_at < ? ORDER BY seq LIMIT ?)',
-                (before_ms, batch)).rowcount
-            for table, column in (('summaries', 'ended_at'), ('triggers', 'created_at')):
-                deleted += connection.execute(
-                    f'DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} WHERE {column} < ? ORDER BY seq LIMIT ?)',
-                    (before_ms, batch)).rowcount
-            deleted += connection.execute(
-                'DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE closed_at < ? LIMIT ?)',
-                (before_ms, batch)).rowcount
-        return deleted
-
-    async def prune(self, before_ms: int, batch: int) -> int:
-        """Delete at most `batch` events (and set-aside events) received before `before_ms`;
-        returns how many went. One short transaction: intake waits at most that long."""
-        return await self._off_thread(self.prune_sync, before_ms, batch)
-
-    # -- sessions and triggers -------------------------------------------------------------------
-
-    def close_idle_sessions_sync(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
-        connection = self._reader()
-        # Read and summarise outside the write lock (intake goes on meanwhile)...
-        idle = connection.execute(
-            'SELECT account, cid, sid, last_at FROM sessions WHERE closed_at IS NULL AND last_at < ? ORDER BY last_at '
-            'LIMIT ?', (cutoff_ms, limit)).fetchall()
-        closings = []
-        for account, cid, sid, last_at in idle:
-            bodies = [row[0] for row in connection.execute(
-                'SELECT body FROM events WHERE account = ? AND cid = ? AND sid = ? ORDER BY seq LIMIT ?',
-                (account, cid, sid, MAX_SUMMARY_EVENTS))]
-            closings.append((account, cid, sid, last_at, *build(account, cid, sid, bodies, now_ms)))
-        # ...then close in one short write: a session touched since (its last_at moved) stays
-        # open, and one already closed by another closer is left alone, so each closes once.
-        closed = 0
-        with connection:
-            connection.execute('BEGIN IMMEDIATE')
-            for account, cid, sid, last_at, summary, uid, trigger in closings:
-                if connection.execute('UPDATE sessions SET closed_at = ? WHERE account = ? AND cid = ? AND sid = ? '
-                                      'AND closed_at IS NULL AND last_at = ?',
-                                      (now_ms, account, cid, sid, last_at)).rowcount != 1:
-                    continue
-                closed += 1
-                connection.execute('INSERT INTO summaries (account, cid, sid, ended_at, uid, body) VALUES (?, ?, ?, ?, ?, ?)',
-                                   (account, cid, sid, now_ms, uid, summary))
-                if trigger is not None:
-                    trigger_id, kind, payload = trigger
-                    connection.execute(
-                        'INSERT INTO triggers (id, account, cid, sid, type, created_at, uid, payload, state, next_at) '
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                        (trigger_id, account, cid, sid, kind, now_ms, uid, payload, now_ms))
-        return closed
-
-    async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
-        return await self._off_thread(self.close_idle_sessions_sync, cutoff_ms, now_ms, limit, build)
-
-    def claim_triggers_sync(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
-        connection = self._reader()
-        marks = ','.join('?' * len(accounts))
-        with connection:
-            connection.execute('BEGIN IMMEDIATE')
-            rows = connection.execute(
-                f"SELECT seq, id, account, created_at, attempts, payload FROM triggers WHERE state IN ('pending', "
-                f"'retrying') AND next_at <= ? AND claimed_until < ? AND account IN ({marks}) ORDER BY next_at LIMIT ?",
-                (now_ms, now_ms, *accounts, limit)).fetchall()
-            connection.executemany('UPDATE triggers SET claimed_until = ? WHERE seq = ?',
-                                   [(until_ms, row[0]) for row in rows])
-        return [dict(zip(('seq', 'id', 'account', 'created_at', 'attempts', 'payload'), row, strict=True))
-                for row in rows]
-
-    async def claim_triggers(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
-        if not accounts or limit <= 0:
-            return []
-        return await self._off_thread(self.claim_triggers_sync, accounts, now_ms, until_ms, limit)
-
-    def record_delivery_sync(self, seq, state, attempts, next_at, status, error, now_ms) -> None:
-        connection = self._reader()
-        with connection:
-            connection.execute(
-                'UPDATE triggers SET state = ?, attempts = ?, next_at = coalesce(?, next_at), claimed_until = 0, '
-                "last_status = ?, last_error = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END "
-                'WHERE seq = ?', (state, attempts, next_at, status, error, state, now_ms, seq))
-
-    async def record_delivery(self, seq: int, state: str, attempts: int, next_at: int | None, status: int | None,
-                              error: str, now_ms: int) -> None:
-        await self._off_thread(self.record_delivery_sync, seq, state, attempts, next_at, status, error, now_ms)
-
-    def read_sessions_sync(self, account: str, since: int, limit: int) -> list[StoredSummary]:
-        rows = self._reader().execute(
-            'SELECT s.seq, s.body, coalesce(x.late, 0) FROM summaries s LEFT JOIN sessions x ON x.account = s.account '
-            'AND x.cid = s.cid AND x.sid = s.sid WHERE s.account = ? AND s.seq > ? ORDER BY s.seq LIMIT ?',
-            (account, since, limit)).fetchall()
-        return [StoredSummary(*row) for row in rows]
-
-    async def read_sessions(self, account: str, since: int, limit: int) -> list[StoredSummary]:
-        """Ended sessions' summaries of `account` after `since`, oldest first."""
-        return await self._off_thread(self.read_sessions_sync, account, since, limit)
-
-    def read_triggers_sync(self, account: str, since: int, limit: int) -> list[dict]:
-        rows = self._reader().execute(
-            'SELECT seq, payload, state, attempts, next_at, last_status, last_error, delivered_at FROM triggers '
-            'WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?', (account, since, limit)).fetchall()
-        return [trigger_view(*row) for row in rows]
-
-    async def read_triggers(self, account: str, since: int, limit: int) -> list[dict]:
-        """Triggers of `account` after `since`, oldest first, with their delivery state."""
-        return await self._off_thread(self.read_triggers_sync, account, since, limit)
+    async def run(self, program):
+        """Run `program` (programs.py) in a worker thread; StoreBusy when the database is locked
+        past its busy timeout, full or failing."""
+        return await asyncio.to_thread(lambda: drive(self._reader(), program))
 
     async def close(self) -> None:
         if not self._closed:
@@ -376,11 +235,31 @@ class SQLiteEventStore:
                 await asyncio.to_thread(self._writer.join, 10)
 
 
+def _write_rows(connection: sqlite3.Connection, write: Write) -> StoreResult:
+    """One request's rows, inside the caller's transaction."""
+    stored = 0
+    if write.events:
+        params = []
+        for e in write.events:
+            params += (write.account, e.event_id, e.type, e.ts, e.cid, e.sid, e.uid, write.received_at,
+                       e.body.decode('utf-8'))
+        stored_ids = {row[0] for row in connection.execute(_insert_events(len(write.events)), params)}
+        stored = len(stored_ids)
+        for (cid, sid), count in sessions_touched(write.events, stored_ids).items():
+            connection.execute(sql.TOUCH_SESSION, (write.account, cid, sid, write.received_at, write.received_at,
+                                                   count, write.client, write.bot))
+    if write.rejected:
+        connection.executemany(sql.INSERT_REJECT, [
+            (write.account, write.received_at, r.reason, r.sample.decode('utf-8', 'replace'), r.cid, r.uid)
+            for r in write.rejected])
+    return StoreResult(stored, len(write.events) - stored, len(write.rejected))
+
+
 def _settle_all(outcomes: list) -> None:
-    for future, result, error in outcomes:
+    for future, outcome in outcomes:
         if future.done():
             continue
-        if error is not None:
-            future.set_exception(error)
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
         else:
-            future.set_result(result)
+            future.set_result(outcome)

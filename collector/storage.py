@@ -1,55 +1,74 @@
-"""Event storage: one row per (account, event id), behind a small interface.
+"""Event storage: what the app needs from a store, and the named rows that cross into and out of it.
 
-`EventStore` is what the app needs; two engines implement it, chosen by `open_store(db)`:
-- `SQLiteEventStore` (`sqlite_store.py`, a file path: the default): one file, one machine;
-- `PostgresEventStore` (`postgres_store.py`, a `postgresql://` URL): any number of collector
-  processes on any number of machines sharing one database.
+`EventStore` is the interface; `engines.py` opens the engine a database URL names (SQLite file or
+PostgreSQL URL). This module imports no engine: the engines import it.
 
-What both promise:
-- a (account, event id) is stored once, whoever sends it again and whenever (a batch re-sent after
+What every engine promises:
+- an (account, event id) is stored once, whoever sends it again and whenever (a batch re-sent after
   a lost answer; two collectors receiving the same batch at the same moment);
 - group commit: the rows of concurrent requests go to the database in one transaction, and each
-  request is answered only once its rows are committed (a 204 means "durable");
-- StoreBusy when the database cannot take the write now (too many writes waiting, a database
-  error, an outage): the app answers 503 with Retry-After and the tag sends again;
+  request is answered only once its rows are committed (a 204 means "durable"). When a group
+  fails on the data of one request (a value the database refuses), each request of the group is
+  written again on its own: only that request fails (StoreRefused), never its neighbours;
+- StoreBusy when the database cannot take the write now (too many writes waiting, an outage):
+  the app answers 503 with Retry-After and the tag sends again;
 - `seq` numbers grow in commit order, so a reader paging with `since` never skips a row.
 
-Privacy: `erase` deletes everything stored for one shopper (an email address, or a visitor id),
-and records that it happened (when, which kind of identifier, how many rows) without keeping the
-identifier; `prune` deletes events older than a time, in small batches.
+The algorithms over the stored rows (reads, erasure, pruning, closing sessions, trigger claims)
+are written once, in `programs.py`, as statements in one SQL dialect (`sql.py`); an engine runs
+them (`run(program)`) and keeps only what really differs: its group-commit writer, its
+transactions and commit-order lock, its migration runner.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from collector.validation import RejectedEvent, ValidEvent
 
-__all__ = ['MAX_SUMMARY_EVENTS', 'TOUCH_SESSION', 'BuildClosing', 'Erasure', 'EventStore', 'StoreBusy', 'StoreResult',
-           'StoredEvent', 'StoredSummary', 'is_postgres_url', 'open_store', 'sample_text', 'sessions_touched',
-           'trigger_view']
+__all__ = [
+    'ClaimedTrigger',
+    'Delivery',
+    'Erasure',
+    'EventStore',
+    'StoreBusy',
+    'StoreRefused',
+    'StoreResult',
+    'StoredEvent',
+    'StoredSummary',
+    'Write',
+    'sessions_touched',
+]
 
 # Requests waiting for their group's commit, per process: past it the answer is 503 at once.
 MAX_WAITING_WRITES = 2000
 # Rows of one group transaction (events and set-aside events): a group stays short.
 MAX_ROWS_PER_TRANSACTION = 5000
-# Events of one session read to summarise it: a bot's endless session costs a bounded read.
-MAX_SUMMARY_EVENTS = 10_000
 
 
 class StoreBusy(Exception):
-    """The store cannot take the write now (too much waiting, or the database failed): answer
-    503 with Retry-After, so the tag tries again."""
+    """The store cannot take the work now (too much waiting, or the database is unavailable):
+    answer 503 with Retry-After. The message is for the operator's log, not for clients."""
 
 
-class StoredEvent(NamedTuple):
-    """An event as stored: its sequence number, when it was received (ms), its JSON text."""
+class StoreRefused(Exception):
+    """The database refused this request's own rows (a value it cannot hold), after they were
+    tried apart from the rest of their group: answer 400, the request cannot succeed as sent."""
 
-    seq: int
+
+@dataclass(frozen=True)
+class Write:
+    """One request's rows: its valid events and set-aside events, when it was received (ms), the
+    client address it came from (its network: daily trigger limits count per client), and why its
+    sender is a bot (None: nothing says so)."""
+
+    account: str
+    events: list[ValidEvent]
+    rejected: list[RejectedEvent]
     received_at: int
-    body: str
+    client: str = ''
+    bot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,11 +80,27 @@ class StoreResult:
     rejected: int
 
 
-class Erasure(NamedTuple):
-    """What an erasure deleted."""
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure deleted, table by table."""
 
-    events: int
-    rejects: int
+    events: int = 0
+    rejects: int = 0
+    sessions: int = 0
+    summaries: int = 0
+    triggers: int = 0
+
+    def as_dict(self) -> dict:
+        return {'events': self.events, 'rejects': self.rejects, 'sessions': self.sessions,
+                'summaries': self.summaries, 'triggers': self.triggers}
+
+
+class StoredEvent(NamedTuple):
+    """An event as stored: its sequence number, when it was received (ms), its JSON text."""
+
+    seq: int
+    received_at: int
+    body: str
 
 
 class StoredSummary(NamedTuple):
@@ -76,20 +111,31 @@ class StoredSummary(NamedTuple):
     late: int
 
 
-# What closing a session produces, from (account, cid, sid, its event bodies oldest first,
-# ended_at): (the summary's JSON text, its uid or None, (trigger id, trigger type, payload JSON
-# text) or None).
-BuildClosing = Callable[[str, str, str, list, int], tuple]
+@dataclass(frozen=True)
+class ClaimedTrigger:
+    """A trigger claimed for delivery: its row, id, account, creation time, attempts so far and
+    the exact JSON text to send."""
 
-# The session touch of the write path, after each engine's `INSERT INTO sessions (account, cid,
-# sid, first_at, last_at, events) ...`: a new session, or more events of an open one; events for
-# a session already closed leave it as it was and count as late.
-TOUCH_SESSION = """
-ON CONFLICT (account, cid, sid) DO UPDATE SET
-    last_at = CASE WHEN sessions.closed_at IS NULL THEN excluded.last_at ELSE sessions.last_at END,
-    events = sessions.events + CASE WHEN sessions.closed_at IS NULL THEN excluded.events ELSE 0 END,
-    late = sessions.late + CASE WHEN sessions.closed_at IS NULL THEN 0 ELSE excluded.events END
-"""
+    seq: int
+    id: str
+    account: str
+    created_at: int
+    attempts: int
+    payload: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one delivery attempt, to record: the trigger's new state, its attempts, when
+    to try next (None: keep), the HTTP status (None: no answer) and the error text."""
+
+    seq: int
+    state: str
+    attempts: int
+    next_at: int | None
+    status: int | None
+    error: str
+    at: int
 
 
 def sessions_touched(events: list[ValidEvent], stored_ids) -> dict[tuple[str, str], int]:
@@ -102,71 +148,16 @@ def sessions_touched(events: list[ValidEvent], stored_ids) -> dict[tuple[str, st
     return touched
 
 
-def trigger_view(seq: int, payload: str, state: str, attempts: int, next_at: int, last_status: int | None,
-                 last_error: str, delivered_at: int | None) -> dict:
-    """A trigger as the read API shows it: what the webhook receives, its `seq`, and its delivery."""
-    view = json.loads(payload)
-    view['seq'] = seq
-    view['delivery'] = {'state': state, 'attempts': attempts,
-                        'next_attempt_at': next_at if state in ('pending', 'retrying') else None,
-                        'last_status': last_status, 'last_error': last_error, 'delivered_at': delivered_at}
-    return view
-
-
 class EventStore(Protocol):
     async def start(self) -> None:
         """Open connections and apply migrations (called once the event loop runs)."""
 
-    async def write(self, account: str, events: list[ValidEvent], rejected: list[RejectedEvent]) -> StoreResult: ...
+    async def write(self, write: Write) -> StoreResult:
+        """Store one request's rows; returns once they are committed. StoreBusy: try again later;
+        StoreRefused: these rows cannot be stored."""
 
-    async def read(self, account: str, since: int, limit: int) -> list[StoredEvent]: ...
-
-    async def read_rejects(self, account: str, since: int, limit: int) -> list[dict]: ...
-
-    async def erase(self, account: str, email: str | None, cid: str | None) -> Erasure: ...
-
-    async def read_erasures(self, account: str, since: int, limit: int) -> list[dict]: ...
-
-    async def prune(self, before_ms: int, batch: int) -> int: ...
-
-    async def close_idle_sessions(self, cutoff_ms: int, now_ms: int, limit: int, build: BuildClosing) -> int:
-        """Close at most `limit` open sessions whose last event was received before `cutoff_ms`:
-        each closed exactly once (whatever the number of collectors), its summary and trigger
-        stored in the same transaction. Returns how many were closed."""
-
-    async def claim_triggers(self, accounts: list[str], now_ms: int, until_ms: int, limit: int) -> list[dict]:
-        """Due triggers (pending or retrying, next attempt passed, not claimed) of `accounts`,
-        claimed until `until_ms` so that no other collector sends them meanwhile."""
-
-    async def record_delivery(self, seq: int, state: str, attempts: int, next_at: int | None, status: int | None,
-                              error: str, now_ms: int) -> None: ...
-
-    async def read_sessions(self, account: str, since: int, limit: int) -> list[StoredSummary]: ...
-
-    async def read_triggers(self, account: str, since: int, limit: int) -> list[dict]: ...
+    async def run(self, program):
+        """Run a program of `programs.py` (reads, erasure, pruning, closing, claims) and return
+        its result; StoreBusy when the database is unavailable."""
 
     async def close(self) -> None: ...
-
-
-def is_postgres_url(db: str) -> bool:
-    return db.startswith(('postgresql://', 'postgres://'))
-
-
-def open_store(db: str) -> EventStore:
-    """The store `db` names: a `postgresql://` URL, else a SQLite file path."""
-    if is_postgres_url(db):
-        from collector.postgres_store import PostgresEventStore
-
-        return PostgresEventStore(db)
-    from collector.sqlite_store import SQLiteEventStore
-
-    return SQLiteEventStore(db)
-
-
-def sample_text(sample: bytes) -> str:
-    """A set-aside event's sample as text either engine stores: invalid UTF-8 and NUL (which
-    PostgreSQL's text refuses) become U+FFFD, so a hostile sample cannot fail its group's
-    transaction."""
-    return sample.decode('utf-8', 'replace').replace('\x00', '\ufffd')
-
-

@@ -1,5 +1,9 @@
 """Serving tag files: the generic bundle, stamped per account and compressed once.
 
+`GET /tags/<account_id>.js` (`TagRoute`): the account's tag, with `ETag`/304 per encoding, gzip or
+brotli, `Cache-Control: public, max-age=300`; 404 for unknown or malformed ids; `GET
+/tags/ometria.debug.js`: the debug module the tags fetch in debug mode.
+
 `TagCache.get(account, collector_url)` returns a `TagFile` (the stamped bytes, their gzip and
 brotli forms and an ETag), stamping on first use and whenever the generic bundle on disk changes
 (a rebuild while the server runs is picked up on the next request). Its settings come from the
@@ -9,17 +13,24 @@ encodings), and a request can neither grow it nor make the server stamp again.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+from starlette.requests import Request
+from starlette.responses import Response
 
-from collector.stamp import TagSettings, stamp
+from collector.stamp import ACCOUNT_ID_PATTERN, StampError, TagSettings, stamp
 
-__all__ = ['DEBUG_FILE', 'TagCache', 'TagFile', 'TagUnavailable', 'choose_encoding']
+__all__ = ['DEBUG_FILE', 'TagCache', 'TagFile', 'TagRoute', 'TagUnavailable', 'choose_encoding']
+
+TAG_MAX_AGE_S = 300
+log = logging.getLogger('collector.tags')
 
 DEBUG_FILE = 'ometria.debug.js'
 
@@ -114,3 +125,44 @@ def choose_encoding(accept_encoding: str) -> str:
         if offered.get(coding, offered.get('*', 0.0)) > 0:
             return coding
     return 'identity'
+
+
+class TagRoute:
+    """`GET /tags/{name}`: the account's stamped tag, or the debug module. Nothing a request sends
+    (Host, forwarding headers) changes a tag: its collector URL is `tag_urls[account]`."""
+
+    def __init__(self, accounts: dict, tag_urls: dict[str, str], cache: TagCache):
+        self.accounts = accounts
+        self.tag_urls = tag_urls
+        self.cache = cache
+
+    async def serve(self, request: Request) -> Response:
+        name = request.path_params['name']
+        account_id = name[:-3] if name.endswith('.js') else ''
+        account = self.accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
+        if account is None and name != DEBUG_FILE:
+            return Response('no such tag\n', status_code=404, media_type='text/plain')
+        try:
+            if account is None:
+                tag = await asyncio.to_thread(self.cache.debug_module)
+            else:
+                tag = await asyncio.to_thread(self.cache.get, account.tag_settings(self.tag_urls[account_id]))
+        except (TagUnavailable, StampError) as error:
+            log.warning('tag %s unavailable: %s', name, error)
+            return Response('tag unavailable: try again shortly\n', status_code=503, media_type='text/plain',
+                            headers={'Retry-After': '5'})
+        encoding = choose_encoding(request.headers.get('accept-encoding', ''))
+        body, etag = tag.encoded(encoding)
+        headers = {
+            'ETag': etag,
+            'Cache-Control': f'public, max-age={TAG_MAX_AGE_S}',
+            'Vary': 'Accept-Encoding',
+            'Access-Control-Allow-Origin': '*',
+            'Cross-Origin-Resource-Policy': 'cross-origin',
+            'X-Content-Type-Options': 'nosniff',
+        }
+        if etag in [t.strip() for t in request.headers.get('if-none-match', '').split(',')]:
+            return Response(status_code=304, headers=headers)
+        if encoding != 'identity':
+            headers['Content-Encoding'] = encoding
+        return Response(body, media_type='text/javascript; charset=utf-8', headers=headers)

@@ -226,7 +226,7 @@ def demo_routes(api_token: str) -> list:
     """The demo store's routes. Its pages link to the live page with the server's API token (the
     demo server is bound to loopback and opened by the developer running it): one click opens
     the live events; the live page swaps the token for a cookie at once."""
-    live_url = '/live?account=demo' + (f'&token={quote(api_token, safe="")}' if api_token else '')
+    live_url = '/live?account=demo' + (f'#token={quote(api_token, safe="")}' if api_token else '')
     return [
         Route('/api/cart', cart_api, methods=['GET', 'POST']),
         Route('/api/newsletter', newsletter, methods=['POST']),

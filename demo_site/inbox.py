@@ -61,7 +61,8 @@ def inbox_routes(secret: str, inbox: Path, may_read) -> list[Route]:
             return Response('too large\n', status_code=413, media_type='text/plain')
         except BodyTimeout:
             return Response('too slow\n', status_code=408, media_type='text/plain')
-        signed = bool(secret) and verify(secret, body, request.headers.get('ometria-signature', ''))
+        signed = bool(secret) and verify(secret, body, request.headers.get('ometria-signature', ''),
+                                         request.headers.get('ometria-delivery', ''))
         try:
             trigger = json.loads(body)
         except ValueError:

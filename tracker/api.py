@@ -49,7 +49,7 @@ def make_api(engine, journal, page_calls):
 
     return {
         'init': guarded('init', lambda a, b, c: engine.init(a, b, c), journal),
-        'identify': guarded('identify', lambda a, b, c: engine.identify(a, b), journal),
+        'identify': guarded('identify', lambda a, b, c: engine.identify(a, b, 'call'), journal),
         'Basket': basket.Basket,
         'setBasket': guarded('setBasket', lambda a, b, c: engine.set_basket(a), journal),
         'getBasket': guarded('getBasket', lambda a, b, c: engine.get_basket(), journal),

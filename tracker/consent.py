@@ -14,8 +14,12 @@ The account's settings are stamped into the tag as one text, `required,<tool>,<c
 - `gpc`: `refuse` (the default) treats `navigator.globalPrivacyControl` as a refusal until the
   shopper says otherwise, `ignore` does not.
 
-The choice is remembered in a cookie of its own, COOKIE_NAME ('1' or '0'), strictly necessary
-(it holds nothing about the shopper), so the next page starts in the right state.
+The choice is remembered in a cookie of its own ('1' or '0'), strictly necessary (it holds
+nothing about the shopper), so the next page starts in the right state. On https pages it is
+HOST_COOKIE_NAME, a `__Host-` cookie: the browser guarantees such a cookie was set by this very
+host (Secure, no Domain attribute), so a sibling subdomain, which can set a plain cookie for the
+whole parent domain, can never grant consent here; a plain COOKIE_NAME there counts only as a
+refusal. Plain http pages (development) use COOKIE_NAME.
 
 Pure: imports only `prims`.
 """
@@ -26,6 +30,7 @@ PENDING = 'pending'
 GRANTED = 'granted'
 DENIED = 'denied'
 COOKIE_NAME = 'om_consent'
+HOST_COOKIE_NAME = '__Host-om_consent'
 COOKIE_MAX_AGE_S = 180 * 24 * 3600
 
 
@@ -36,6 +41,20 @@ def settings_from(text):
         prims.append(parts, '')
     return {'required': parts[0] == 'required', 'tool': parts[1], 'category': parts[2],
             'honour_gpc': parts[3] != 'ignore'}
+
+
+def cookie_name(href):
+    """The cookie the choice is kept in on the page at `href` (see the module docstring)."""
+    return HOST_COOKIE_NAME if prims.is_string(href) and prims.starts_with(href, 'https:') else COOKIE_NAME
+
+
+def remembered_choice(own, shared):
+    """The choice remembered for this page: its own cookie's value ('1' or '0'); failing that, a
+    plain cookie on an https page (`shared`, which any sibling subdomain may set) counts only when
+    it refuses ('0'); else None."""
+    if own == '1' or own == '0':
+        return own
+    return '0' if shared == '0' else None
 
 
 def initial_state(settings, remembered, gpc):

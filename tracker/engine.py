@@ -116,7 +116,7 @@ class Engine:
                 self._journal.refuse(found['notes'])
             else:
                 self._journal.line('identified_by', [found['channel']], {'identity': found['identity']})
-                self.identify(found['identity'], None)
+                self.identify(found['identity'], None, 'url')
         self._read_ommage()
 
     def _read_ommage(self):
@@ -131,7 +131,7 @@ class Engine:
             if command['kind'] == 'basket':
                 self._send_basket(command['basket'])
             elif command['kind'] == 'identify':
-                self.identify(command['email'], None)
+                self.identify(command['email'], None, 'ommage')
             else:
                 self.transaction(command['order_id'], None)
         self._journal.refuse(notes)
@@ -204,7 +204,10 @@ class Engine:
 
     # --- the visitor -----------------------------------------------------------------------------
 
-    def identify(self, email, profile):
+    def identify(self, email, profile, via):
+        """`via`: how the identity was learned (`limits.IDENTIFY_CHANNELS`: 'call' for the store's
+        `ometria.identify`), sent with the identify event so that those who email from it can
+        weigh it."""
         notes = []
         value = identity.valid_identity(email, notes)
         if value == None:
@@ -223,7 +226,8 @@ class Engine:
             self._journal.line('changed_identity', [self._uid, value], {'from': self._uid, 'to': value})
         self._uid = value
         self._write('uid', memory.identity_text(value))
-        self._record('identify', {'email': value, 'profile': details}, None, {'email': value, 'profile': details})
+        self._record('identify', {'email': value, 'profile': details, 'via': via}, None,
+                     {'email': value, 'profile': details, 'via': via})
         self._journal.line('identified', [value], {'identity': value})
 
     def identify_from_form(self, value, how):
@@ -232,7 +236,7 @@ class Engine:
         notes = []
         if identity.valid_identity(value, notes) != None:
             self._journal.line('form_identity', [how], {'email': value})
-            self.identify(value, None)
+            self.identify(value, None, 'form')
 
     def form_submitted(self, value):
         """A form holding a valid email address was submitted: unless `identify` follows (the

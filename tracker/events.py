@@ -6,7 +6,7 @@ Every event: `id` (UUID v4), `type`, `ts` (ms), `cid`, `sid`, `uid` (or null), `
 | type        | fields                                  |
 |-------------|-----------------------------------------|
 | pageview    | page_type, page_data, referrer          |
-| identify    | email, profile                          |
+| identify    | email, profile, via                     |
 | setbasket   | basket                                  |
 | addtobasket | product_id, quantity                    |
 | checkout    | stage                                   |

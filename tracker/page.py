@@ -61,6 +61,7 @@ class Page:
         self._account = settings['account_id']
         self._cookie_domain = settings['cookie_domain']
         self._consent = consent.settings_from(settings['consent'])
+        self._consent_cookie = consent.cookie_name(env.href())
         self._consent_state = consent.GRANTED
         self._api = api.make_api(self.engine, journal, {'observe_inputs': lambda selector: self.observe_inputs(selector),
                                                         'set_debug': lambda on: self.set_debug(on),
@@ -71,7 +72,9 @@ class Page:
         env = self._env
         for name in api.PUBLIC_NAMES:
             self._target[name] = self._api[name]
-        state = consent.initial_state(self._consent, env.read_cookie(consent.COOKIE_NAME), env.gpc())
+        own = env.read_cookie(self._consent_cookie)
+        shared = env.read_cookie(consent.COOKIE_NAME) if self._consent_cookie != consent.COOKIE_NAME else None
+        state = consent.initial_state(self._consent, consent.remembered_choice(own, shared), env.gpc())
         self._consent_state = state
         if state != consent.GRANTED:
             env.hold()
@@ -137,7 +140,7 @@ class Page:
         previous = self._consent_state
         self._consent_state = state
         env = self._env
-        env.write_necessary_cookie(consent.COOKIE_NAME, '1' if state == consent.GRANTED else '0',
+        env.write_necessary_cookie(self._consent_cookie, '1' if state == consent.GRANTED else '0',
                                    consent.COOKIE_MAX_AGE_S, None)
         self._journal.line('consent', [state], None)
         if state == consent.GRANTED:

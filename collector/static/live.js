@@ -4,11 +4,19 @@
   'use strict';
   var params = new URLSearchParams(location.search);
   var account = params.get('account') || 'demo';
-  var token = params.get('token');
   var since = 0, count = 0;
   var body = document.querySelector('#events tbody');
   var status = document.getElementById('status');
   document.getElementById('account').value = account;
+
+  // Every event type shows: the fields of its own, for a type with no special line.
+  var COMMON = ['id', 'type', 'ts', 'cid', 'sid', 'uid', 'url', 'store_id', 'seq', 'received_at', 'linked'];
+
+  function own(event) {
+    var rest = {};
+    Object.keys(event).forEach(function (key) { if (COMMON.indexOf(key) < 0) { rest[key] = event[key]; } });
+    return JSON.stringify(rest);
+  }
 
   function detail(event) {
     switch (event.type) {
@@ -19,7 +27,7 @@
       case 'addtobasket': return event.product_id + ' × ' + event.quantity;
       case 'checkout': return 'stage ' + event.stage;
       case 'transaction': return 'order ' + event.order_id;
-      default: return '';
+      default: return own(event);
     }
   }
 
@@ -50,7 +58,7 @@
 
   function poll() {
     var url = '/api/events?account=' + encodeURIComponent(account) + '&since=' + since + '&limit=500';
-    fetch(url, {cache: 'no-store', headers: token ? {'Authorization': 'Bearer ' + token} : {}})
+    fetch(url, {cache: 'no-store'})
       .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
       .then(function (events) {
         show(events);

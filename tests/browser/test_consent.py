@@ -6,9 +6,12 @@ ometria.forget()."""
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 
 from tests.support.overlay import overlay_lines, rows
+from tests.support.servers import StorePages, self_signed_certificate
 
 CALLS = ('<script>ometria.init("product", {pid: "1001"}, "uk"); ometria.identify("shopper@example.com");'
          'ometria.trackAddToBasket("1001", 1);</script>')
@@ -138,3 +141,29 @@ def test_forget_deletes_the_visitor_and_the_next_call_starts_a_new_one(shop, pag
     later = shop.wait_events(mark, 4)[-1]
     assert later['cid'] != first[0]['cid'] and later['uid'] is None
     assert page_errors == []
+
+
+def test_on_https_only_this_hosts_own_cookie_grants_consent(shop, page, context, tmp_path, page_errors):
+    """A sibling subdomain can set `om_consent=1` for the whole parent domain; it grants nothing.
+    The choice the tag keeps is a `__Host-` cookie, which the browser lets only this host set."""
+    secure_store = StorePages(tls=self_signed_certificate(tmp_path, 'shop.test'))
+    try:
+        tag = urllib.request.urlopen(shop.tag_url('consent')).read().decode()
+        secure_store.add('/tag.js', tag, content_type='text/javascript')
+        secure_store.add('/', '<!doctype html><script src="/tag.js"></script>' + CALLS)
+        context.add_cookies([{'name': 'om_consent', 'value': '1', 'domain': '.shop.test', 'path': '/',
+                              'secure': True}])
+        mark = shop.mark('consent')
+        page.goto(secure_store.url('/', host='www.shop.test'))
+        page.wait_for_timeout(1000)
+        assert 'ometria' not in {c['name'] for c in context.cookies()} and shop.events(mark, 'consent') == []
+        page.evaluate('ometria.setConsent(true)')
+        shop.wait_events(mark, 3, account='consent')
+        own = next(c for c in context.cookies() if c['name'] == '__Host-om_consent')
+        assert own['value'] == '1' and own['secure'] is True and own['domain'] == 'www.shop.test'
+        page.goto(secure_store.url('/', host='www.shop.test'))
+        later = shop.wait_events(mark, 5, account='consent')[3:]
+        assert [e['type'] for e in later] == ['pageview', 'addtobasket'], 'granted at once (the identity is known)' 
+        assert page_errors == []
+    finally:
+        secure_store.close()

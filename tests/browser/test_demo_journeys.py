@@ -245,7 +245,8 @@ def test_a_product_page_with_the_overlay_open(demo, page, page_errors):
 
 def test_the_stores_live_events_link_opens_the_live_page_in_one_click(demo, page, context, page_errors):
     """The demo opens its read API to the developer who runs it: the store's link carries the
-    server's token once, the live page swaps it for a cookie and drops it from the address."""
+    server's token once, in the address's fragment (never sent in a request line); the live page
+    swaps it for a cookie and drops it from the address."""
     page.goto(f'{demo.store.url}/')
     ready(page, 'plain')
     with context.expect_page() as opened:

@@ -79,7 +79,7 @@ def test_every_event_message_and_its_details_on_click(shop, page):
                                         'items': [{'product_id': 'P1', 'quantity': 1, 'price': 10, 'variant_id': None}]}},
         'Event: addtobasket': {'product_id': 'P1', 'quantity': 2},
         'Event: transaction (000000145)': {'order_id': '000000145'},
-        'Event: identify': {'email': 'dev@example.com', 'profile': None},
+        'Event: identify': {'email': 'dev@example.com', 'profile': None, 'via': 'call'},
         'Identified: dev@example.com': {'identity': 'dev@example.com'},
     }
     for text, details in expectations.items():

@@ -114,13 +114,35 @@ def test_the_read_api_is_closed_to_loopback_and_opens_with_the_token(server):
 
 
 def test_the_live_page_sends_its_protective_headers(server):
-    status, headers, _ = get(server.url + f'/live?account=shop&token={API_TOKEN}')
-    assert status == 303 and headers['location'] == '/live?account=shop' and 'httponly' in headers['set-cookie'].lower()
-    cookie = headers['set-cookie'].split(';', 1)[0]
+    status, headers, page = get(server.url + '/live?account=shop')
+    assert status == 401 and b'live-sign-in.js' in page
+    signed_in = httpx.post(server.url + '/live/session', json={'token': API_TOKEN}, timeout=10)
+    assert signed_in.status_code == 204 and 'httponly' in signed_in.headers['set-cookie'].lower()
+    cookie = signed_in.headers['set-cookie'].split(';', 1)[0]
     status, headers, page = get(server.url + '/live?account=shop', {'Cookie': cookie})
     assert status == 200 and b'Live events' in page
     assert "frame-ancestors 'none'" in headers['content-security-policy']
     assert headers['x-content-type-options'] == 'nosniff' and headers['referrer-policy'] == 'no-referrer'
+
+
+def test_the_token_never_reaches_the_access_log(tmp_path_factory, new_db):
+    """The live page's sign-in carries the token in a POST body, which no access log records; a
+    token put in a URL opens nothing. A token shorter than 16 characters is refused at start."""
+    process = start(tmp_path_factory, new_db, '--access-log', '--log-level', 'info')
+    try:
+        assert httpx.post(process.url + '/live/session', json={'token': API_TOKEN}, timeout=10).status_code == 204
+        assert get(process.url + f'/live?account=shop&token={API_TOKEN}')[0] == 401
+        assert get(process.url + '/api/events?account=shop', READER)[0] == 200
+        time.sleep(0.3)
+        log = process.log_path.read_text()
+        assert '/live/session' in log, 'the access log is on'
+        assert API_TOKEN not in log, 'a token someone put in a URL is blanked out of the log too'
+    finally:
+        process.stop()
+    short = CollectorProcess(tmp_path_factory.mktemp('short-token'), accounts_for(free_port()), db=new_db())
+    short.env = {'OMETRIA_API_TOKEN': 'short'}
+    with pytest.raises(RuntimeError, match='at least 16'):
+        short.start()
 
 
 def test_forwarding_headers_count_only_from_a_trusted_proxy(tmp_path_factory, new_db):

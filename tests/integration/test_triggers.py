@@ -110,8 +110,12 @@ def test_four_shoppers_four_summaries_two_signed_triggers(tmp_path, new_db, rece
         by_type = {call.json['type']: call for call in calls}
         assert set(by_type) == {'abandoned_basket', 'browse_abandonment'}
         abandoned = by_type['abandoned_basket']
-        assert verify(SECRET, abandoned.body, abandoned.headers['ometria-signature'])
-        assert not verify('not-the-secret-0000', abandoned.body, abandoned.headers['ometria-signature'])
+        signature, delivery = abandoned.headers['ometria-signature'], abandoned.headers['ometria-delivery']
+        assert verify(SECRET, abandoned.body, signature, delivery)
+        assert not verify('not-the-secret-0000', abandoned.body, signature, delivery)
+        assert not verify(SECRET, abandoned.body, signature, str(uuid.uuid4())), 'a replay under a new id'
+        for garbled in (signature.replace('t=', 't=\u0661'), signature + '\u00e9', 't=1,v1=\u00e9', '', 'x'):
+            assert verify(SECRET, abandoned.body, garbled, delivery) is False
         assert abandoned.headers['ometria-delivery'] == abandoned.json['id']
         session = abandoned.json['session']
         assert (session['cid'], session['sid'], session['uid']) == (*leaver, 'leaver@example.com')

@@ -8,6 +8,8 @@ import uuid
 
 
 def event(event_type: str = 'addtobasket', **fields) -> dict:
+    """A valid event of `event_type` (every type of the contract; a test fails when one is missing),
+    with `fields` replacing its own."""
     base = {
         'id': str(uuid.uuid4()),
         'type': event_type,
@@ -28,6 +30,9 @@ def event(event_type: str = 'addtobasket', **fields) -> dict:
         'addtobasket': {'product_id': '4521', 'quantity': 1},
         'checkout': {'stage': 'payment'},
         'transaction': {'order_id': '000000145'},
+        'custom': {'custom_type': 'wishlist', 'data': {'pid': '4521'}},
+        'profile': {'uid': 'shopper@example.com', 'profile': {'name': 'A Shopper'}},
+        'viewproduct': {'product_id': '4521'},
     }[event_type]
     return {**base, **own, **fields}
 

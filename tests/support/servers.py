@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from collector.engines import engine_of
+
 ROOT = Path(__file__).resolve().parents[2]
 # The read API's credential in every collector the tests start (passed in the environment, as an
 # operator would, so that it does not show in `ps`).
-API_TOKEN = 'test-read-token'
+API_TOKEN = 'test-read-token-0123'
 
 
 def free_port() -> int:
@@ -76,7 +78,7 @@ def wait_for_events(read, count: int, timeout: float, settle: float, describe=No
 
 def run_sql(db, query: str, *params) -> list[tuple]:
     """`query` (with `?` placeholders) on a SQLite file or a postgresql:// URL; the rows."""
-    if not str(db).startswith('postgresql://'):
+    if engine_of(str(db)) == 'sqlite':
         import sqlite3
 
         with sqlite3.connect(db) as connection:
@@ -117,6 +119,8 @@ class CollectorProcess:
         self.demo = demo
         self.process: subprocess.Popen | None = None
         self.log_path = workdir / f'collector-{self.port}.log'
+        # Environment variables of the server process (over the test's API token).
+        self.env: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -132,7 +136,8 @@ class CollectorProcess:
             command.append('--demo')
         log = open(self.log_path, 'ab')
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, 'PYTHONUNBUFFERED': '1', 'OMETRIA_API_TOKEN': API_TOKEN})
+                                        env={**os.environ, 'PYTHONUNBUFFERED': '1', 'OMETRIA_API_TOKEN': API_TOKEN,
+                                             **self.env})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -345,11 +350,12 @@ class WebhookCall:
 class WebhookReceiver:
     """A store's webhook endpoint on a free port. It records every call, and answers each with
     the next of `answers` (an int status, or 'hang' to hold the request until `release()`), then
-    200 once they run out."""
+    200 once they run out; each answer after `delay_s` seconds."""
 
     def __init__(self):
         self.calls: list[WebhookCall] = []
         self.answers: list = []
+        self.delay_s = 0.0
         self._released = threading.Event()
         self._lock = threading.Lock()
         receiver = self
@@ -368,6 +374,7 @@ class WebhookReceiver:
                 if answer == 'hang':
                     receiver._released.wait(30)
                     answer = 200
+                time.sleep(receiver.delay_s)
                 self.send_response(answer)
                 self.send_header('Content-Length', '0')
                 self.end_headers()

@@ -17,7 +17,7 @@ from collector.app import create_app, webhook_targets
 from collector.settings import Settings, SettingsError
 from tests.support.contract import batch, body, event
 
-TOKEN = 's3cret'
+TOKEN = 's3cret-read-token-01'
 READER = {'Authorization': f'Bearer {TOKEN}'}
 ACCOUNTS = parse_accounts({'accounts': {
     'shop': {'origins': ['https://shop.example'], 'collector_url': 'https://collect.shop.example/collect'},
@@ -35,11 +35,11 @@ def make_client(tmp_path):
     (tmp_path / 'ometria.debug.js').write_text(DEBUG_MODULE)
     clients = []
 
-    def make(**overrides):
+    def make(client_address='127.0.0.1', **overrides):
         settings = Settings(db=str(tmp_path / 'events.sqlite3'), generic_path=str(generic),
                             **{'rate_per_s': 0, 'api_token': TOKEN, **overrides})
-        client = TestClient(create_app(settings, ACCOUNTS), base_url='http://collector.test', client=('127.0.0.1', 50000),
-                            headers=READER)
+        client = TestClient(create_app(settings, ACCOUNTS), base_url='http://collector.test',
+                            client=(client_address, 50000), headers=READER)
         client.__enter__()
         clients.append(client)
         return client
@@ -243,36 +243,42 @@ def test_tag_404_for_unknown_or_malformed_accounts(client, path):
 
 
 def test_live_page_swaps_its_token_for_a_cookie_and_sends_safe_headers(make_client):
+    """The token reaches the server only in a POST body (from the URL's fragment, by the sign-in
+    page's script), never in a request line that a proxy or access log records."""
     browser = make_client()
     browser.headers.clear()
-    assert browser.get('/live?account=shop').status_code == 401
-    first = browser.get(f'/live?account=shop&token={TOKEN}', follow_redirects=False)
-    assert first.status_code == 303 and first.headers['location'] == '/live?account=shop'
+    sign_in = browser.get('/live?account=shop')
+    assert sign_in.status_code == 401 and '/static/live-sign-in.js' in sign_in.text and 'Live events' in sign_in.text
+    assert browser.get(f'/live?account=shop&token={TOKEN}').status_code == 401, 'a token in the URL opens nothing'
+    assert browser.post('/live/session', content=json.dumps({'token': TOKEN}),
+                        headers={'Content-Type': 'application/x-www-form-urlencoded'}).status_code == 415
+    assert browser.post('/live/session', json={'token': 'wrong-token-wrong-token'}).status_code == 401
+    first = browser.post('/live/session', json={'token': TOKEN})
+    assert first.status_code == 204
     cookie = first.headers['set-cookie']
     assert 'HttpOnly' in cookie and 'SameSite=strict' in cookie and TOKEN not in cookie
     page = browser.get('/live?account=shop')
-    assert page.status_code == 200 and 'Live events' in page.text
-    for answer in (first, page):
+    assert page.status_code == 200 and 'Live events' in page.text and 'live.js' in page.text
+    for answer in (sign_in, first, page):
         assert answer.headers['referrer-policy'] == 'no-referrer'
         assert "frame-ancestors 'none'" in answer.headers['content-security-policy']
         assert answer.headers['x-content-type-options'] == 'nosniff'
     assert "script-src 'self'" in page.headers['content-security-policy']
     assert browser.get('/api/events?account=shop').status_code == 200, 'the cookie opens the read API'
-    assert browser.get('/live?account=shop&token=wrong', follow_redirects=False).status_code == 401
 
 
 @pytest.mark.parametrize('client_address', ['127.0.0.1', '::1', '203.0.113.9'])
 def test_the_read_api_is_closed_without_the_token_loopback_included(make_client, client_address):
     reader = make_client()
-    reader.headers.clear()
-    with TestClient(reader.app, client=(client_address, 5000)) as anonymous:
-        for path in ('/api/events?account=shop', '/api/rejects?account=shop', '/api/stats', '/live?account=shop'):
-            assert anonymous.get(path).status_code == 401, path
-        assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'Bearer wrong'}).status_code == 401
-        assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'bEaReR ' + TOKEN}).status_code == 200
-        assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'Bearer üß'.encode()}).status_code == 401
-        assert anonymous.get('/healthz').json() == {'ok': True}, 'no account ids for anonymous callers'
-        assert post(anonymous, body([event()])).status_code == 204, 'collecting is open to all'
+    anonymous = make_client(client_address)
+    anonymous.headers.clear()
+    for path in ('/api/events?account=shop', '/api/rejects?account=shop', '/api/stats', '/live?account=shop'):
+        assert anonymous.get(path).status_code == 401, path
+    assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'Bearer wrong'}).status_code == 401
+    assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'bEaReR ' + TOKEN}).status_code == 200
+    assert anonymous.get('/api/events?account=shop', headers={'Authorization': 'Bearer üß'.encode()}).status_code == 401
+    assert anonymous.get('/healthz').json() == {'ok': True}, 'no account ids for anonymous callers'
+    assert post(anonymous, body([event()])).status_code == 204, 'collecting is open to all'
     assert 'accounts' in reader.get('/healthz', headers=READER).json()
 
 

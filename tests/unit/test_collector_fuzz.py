@@ -13,12 +13,12 @@ from starlette.testclient import TestClient
 
 from collector.accounts import parse_accounts
 from collector.app import create_app
+from collector.models import EVENT_TYPES
 from collector.schema import event_schema
 from collector.settings import Settings
 from tests.support.contract import event
 
 CONTRACT_STATUSES = {204, 400, 403, 404, 413}
-EVENT_TYPES = ['pageview', 'identify', 'setbasket', 'addtobasket', 'checkout', 'transaction']
 SCHEMA = event_schema()
 
 json_values = st.recursive(
@@ -60,9 +60,9 @@ def client(tmp_path_factory):
                        'd="__OM_IDENTIFY_FORMS__",e="__OM_CONSENT__";')
     accounts = parse_accounts({'accounts': {'shop': {'origins': ['https://shop.example'],
                                                      'collector_url': 'https://c.example/collect'}}})
-    settings_ = Settings(db=str(tmp / 'fuzz.sqlite3'), generic_path=str(generic), rate_per_s=0, api_token='t')
+    settings_ = Settings(db=str(tmp / 'fuzz.sqlite3'), generic_path=str(generic), rate_per_s=0, api_token='fuzz-read-token-0123')
     with TestClient(create_app(settings_, accounts), client=('127.0.0.1', 50000),
-                    headers={'Authorization': 'Bearer t'}) as test_client:
+                    headers={'Authorization': 'Bearer fuzz-read-token-0123'}) as test_client:
         yield test_client
 
 

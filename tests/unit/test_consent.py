@@ -46,7 +46,7 @@ def test_pending_stores_nothing_and_sends_nothing_then_a_grant_sends_it_all_as_i
     events = delivered_events(browser)
     assert [e['type'] for e in events] == ['pageview', 'identify', 'addtobasket']
     assert all(e['ts'] == called_at for e in events), 'the time of the call, not of the consent'
-    assert browser.cookies[consent.COOKIE_NAME] == '1'
+    assert browser.cookies[consent.HOST_COOKIE_NAME] == '1'
     assert 'ometria' in browser.cookies and events[0]['cid'] in browser.cookies['ometria']
     assert browser.storage['ometria:shop:uid'] == '"shopper@example.com"'
     assert ['CONSENT: pending', 'CONSENT: granted'] == [e['a'][0] and 'CONSENT: ' + e['a'][0]
@@ -61,7 +61,7 @@ def test_a_refusal_drops_what_was_held_and_keeps_the_tag_silent():
     shop(target)
     env.advance(10_000)
     assert browser.sent == [] and browser.storage == {}
-    assert browser.cookies == {consent.COOKIE_NAME: '0'}
+    assert browser.cookies == {consent.HOST_COOKIE_NAME: '0'}
 
 
 def test_the_choice_is_remembered_by_the_next_page():
@@ -73,11 +73,30 @@ def test_the_choice_is_remembered_by_the_next_page():
     call(target, 'init', 'listing')
     env.run()
     assert [e['page_type'] for e in delivered_events(browser)] == ['listing']
-    refused = Browser(cookies={consent.COOKIE_NAME: '0'})
+    refused = Browser(cookies={consent.HOST_COOKIE_NAME: '0'})
     env, target, tag, log = open_page(refused)
     shop(target)
     env.advance(5000)
-    assert refused.sent == [] and set(refused.cookies) == {consent.COOKIE_NAME}
+    assert refused.sent == [] and set(refused.cookies) == {consent.HOST_COOKIE_NAME}
+
+
+def test_a_sibling_subdomains_cookie_never_grants_consent_on_https():
+    """`om_consent=1` set for the parent domain by another subdomain is visible here, but only this
+    host's own `__Host-om_consent` grants; a plain cookie may only refuse. On http (development),
+    where no `__Host-` cookie exists, the plain one is the tag's own."""
+    sibling = Browser(cookies={consent.COOKIE_NAME: '1'})
+    env, target, tag, log = open_page(sibling)
+    shop(target)
+    env.advance(5000)
+    assert sibling.sent == [] and 'ometria' not in sibling.cookies, 'still pending'
+    refusing = Browser(cookies={consent.COOKIE_NAME: '0'})
+    env, target, tag, log = open_page(refusing)
+    shop(target)
+    env.advance(5000)
+    assert refusing.sent == [] and 'CONSENT: denied' in ['CONSENT: ' + e['a'][0] for e in log.entries()
+                                                         if e['c'] == 'consent']
+    assert consent.cookie_name('http://shop.test/') == consent.COOKIE_NAME
+    assert consent.cookie_name('https://shop.test/') == consent.HOST_COOKIE_NAME
 
 
 def test_withdrawing_deletes_the_visitor_the_outbox_and_the_identity_and_sends_nothing_more():
@@ -93,7 +112,7 @@ def test_withdrawing_deletes_the_visitor_the_outbox_and_the_identity_and_sends_n
     env.advance(60_000)
     assert len(browser.sent) == sent_before
     assert not [key for key in browser.storage if key.startswith('ometria:shop:')]
-    assert 'ometria' not in browser.cookies and browser.cookies[consent.COOKIE_NAME] == '0'
+    assert 'ometria' not in browser.cookies and browser.cookies[consent.HOST_COOKIE_NAME] == '0'
 
 
 def test_global_privacy_control_refuses_until_the_shopper_says_otherwise():

@@ -1,5 +1,5 @@
-"""Session summaries and triggers from hand-made sessions (collector/sessions.py), and the
-webhook's signature and retry schedule (collector/webhooks.py)."""
+"""Session summaries and triggers from hand-made sessions (collector/sessions.py, triggers.py), and
+the webhook's signature, retry schedule and deliverer (collector/webhooks.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections import Counter
 
 import pytest
 
-from collector.sessions import summarize, trigger_type
-from collector.triggers import build_closing
+from collector.programs import IdleSession
+from collector.sessions import MAX_LISTED, MAX_SUMMARY_BYTES, SessionFold, trigger_of
+from collector.sqlite_store import SQLiteEventStore
+from collector.triggers import SessionCloser
 from collector.webhooks import (
     RETRY_FOR_MS,
     RETRY_MAX_DELAY_MS,
@@ -42,9 +44,22 @@ def basket(*items: tuple[str, int], url: str = 'https://shop.example/cart?q=Q42'
                                       'url': url, 'size': sum(q for _, q in items), 'items': lines}, **fields)
 
 
+def summarize(events: list[dict], origins=('*',)) -> dict:
+    fold = SessionFold('demo', 'c1', 's1', origins)
+    fold.take([json.dumps(e) for e in events])
+    return fold.summary(T0 + 3_600_000)
+
+
 def outcome(*events: dict) -> tuple[dict, str | None]:
-    summary = summarize('demo', 'c1', 's1', session(*events), T0 + 3_600_000)
-    return summary, trigger_type(summary)
+    summary = summarize(session(*events))
+    return summary, trigger_of(summary)[0]
+
+
+def closing_of(bodies: list[str], ended_at: int):
+    """What the closer makes of one session's stored events."""
+    reading = SessionCloser(None, 1, Counter(), {'demo': ('*',)}).reading(IdleSession('demo', 'c1', 's1', T0, '', None))
+    reading.take(bodies)
+    return reading.closing(ended_at)
 
 
 def test_an_identified_shopper_who_leaves_a_basket_starts_abandoned_basket():
@@ -112,26 +127,104 @@ def test_the_last_store_id_and_uid_win():
 
 def test_closing_a_session_gives_the_summary_text_and_a_trigger_with_a_fresh_id():
     bodies = [json.dumps(e) for e in session(product_view('1', uid=EMAIL))]
-    summary_text, uid, trigger = build_closing('demo', 'c1', 's1', bodies, T0 + 1)
+    closing = closing_of(bodies, T0 + 1)
+    summary_text, trigger = closing.texts(None)
     trigger_id, kind, payload = trigger
-    assert uid == EMAIL
+    assert closing.uid == EMAIL
     assert kind == 'browse_abandonment'
     body = json.loads(payload)
     assert body == {'id': trigger_id, 'type': kind, 'account': 'demo', 'created_at': T0 + 1,
                     'session': json.loads(summary_text)}
-    assert build_closing('demo', 'c1', 's1', bodies, T0 + 1)[2][0] != trigger_id
+    assert closing.texts(None)[1][0] != trigger_id
+
+
+def test_a_trigger_held_back_by_a_daily_limit_leaves_its_reason_in_the_summary():
+    closing = closing_of([json.dumps(e) for e in session(product_view('1', uid=EMAIL))], T0 + 1)
+    summary_text, trigger = closing.texts('identity_daily_limit')
+    assert trigger is None and json.loads(summary_text)['no_trigger'] == 'identity_daily_limit'
+
+
+def test_a_summary_says_why_a_session_starts_no_trigger():
+    assert outcome(product_view('1'))[0] and trigger_of(outcome(product_view('1'))[0]) == (None, 'anonymous')
+    bought = outcome(product_view('1', uid=EMAIL), event('transaction', uid=EMAIL, order_id='A1'))[0]
+    assert trigger_of(bought) == (None, 'purchased')
+    closing = closing_of([json.dumps(e) for e in session(product_view('1'))], T0 + 1)
+    assert json.loads(closing.texts(None)[0])['no_trigger'] == 'anonymous'
+
+
+def test_identities_are_compared_as_keys_and_their_channel_is_kept():
+    """The identity key (ASCII letters lower-cased) is what erasure and the limits compare; the
+    summary keeps the identity as sent, and how it was learned."""
+    mixed = 'Shopper@Example.COM'
+    closing = closing_of([json.dumps(e) for e in session(
+        event('identify', uid=mixed, email=mixed, via='url'), product_view('1', uid=mixed))], T0 + 1)
+    assert closing.uid == 'shopper@example.com' and closing.summary['uid'] == mixed
+    assert closing.summary['identity_via'] == 'url'
+    earlier = closing_of([json.dumps(e) for e in session(product_view('1', uid=EMAIL))], T0 + 1)
+    assert earlier.summary['identity_via'] == 'earlier_session'
+
+
+@pytest.mark.parametrize(('url', 'kept'), [
+    ('https://shop.example/cart?q=Q42', True),
+    ('https://SHOP.example/cart', True),
+    ('javascript:alert(1)', False),
+    ('https://evil.example/phish', False),
+    ('http://shop.example/cart', False),
+    ('https://shop.example.evil.example/cart', False),
+    ('https://shop.example:8443/cart', False),
+    ('//shop.example/cart', False),
+    ('https://shop.example /cart', False),
+])
+def test_a_basket_url_reaches_a_trigger_only_on_the_stores_own_origins(url, kept):
+    summary = summarize(session(basket(('1', 1), uid=EMAIL, url=url)), origins=('https://shop.example',))
+    assert (summary['basket']['url'] == url) == kept
+    assert ('basket_url_dropped' in summary) == (not kept)
+    assert trigger_of(summary)[0] == 'abandoned_basket', 'the basket still counts, without its link'
+
+
+def test_an_account_open_to_any_origin_keeps_a_basket_url_on_its_pages_own_origin():
+    here = basket(('1', 1), uid=EMAIL, url='https://shop.example/cart')
+    assert here['url'] == 'https://shop.example/p/1', "the page the basket was set on (the factory's)"
+    elsewhere = json.loads(json.dumps(here))
+    elsewhere['basket']['url'] = 'https://evil.example/cart'
+    assert summarize(session(here))['basket']['url'] == 'https://shop.example/cart'
+    assert summarize(session(elsewhere))['basket']['url'] is None
+
+
+def test_a_summary_is_bounded_whatever_the_session_holds():
+    """Thousands of distinct product pages, adds and orders, a basket of 200 lines with the
+    longest ids the contract allows: the summary keeps MAX_LISTED of each list and stays within
+    MAX_SUMMARY_BYTES."""
+    long = 'x' * 250
+    events = [product_view(f'{n}{long}', uid=EMAIL) for n in range(2000)]
+    events += [event('addtobasket', uid=EMAIL, product_id=f'{n}{long}', quantity=1) for n in range(500)]
+    big = basket(*[(f'{n}{long}', 1) for n in range(200)], uid=EMAIL)
+    for item in big['basket']['items']:
+        item['variant_id'] = long
+    events.append(big)
+    summary = summarize(session(*events))
+    assert len(summary['products_viewed']) == MAX_LISTED and len(summary['added_to_basket']) == MAX_LISTED
+    assert len(json.dumps(summary)) <= MAX_SUMMARY_BYTES and summary['truncated'] is True
+    assert summary['basket']['items'], 'some lines are kept'
 
 
 # -- the webhook ---------------------------------------------------------------------------------
 
-def test_a_signature_verifies_and_a_changed_body_secret_or_old_timestamp_does_not():
+def test_a_signature_verifies_and_a_changed_body_id_secret_or_old_timestamp_does_not():
     body = b'{"id":"x"}'
-    header = sign('s3cret-s3cret-s3cret', body, 1_764_403_200)
-    assert verify('s3cret-s3cret-s3cret', body, header, now_s=1_764_403_260)
-    assert not verify('s3cret-s3cret-s3cret', body + b' ', header, now_s=1_764_403_260)
-    assert not verify('another-secret-here', body, header, now_s=1_764_403_260)
-    assert not verify('s3cret-s3cret-s3cret', body, header, now_s=1_764_403_200 + 301)
-    assert not verify('s3cret-s3cret-s3cret', body, 'garbage', now_s=1_764_403_200)
+    header = sign('s3cret-s3cret-s3cret', body, 1_764_403_200, 'delivery-1')
+    assert verify('s3cret-s3cret-s3cret', body, header, 'delivery-1', now_s=1_764_403_260)
+    assert not verify('s3cret-s3cret-s3cret', body + b' ', header, 'delivery-1', now_s=1_764_403_260)
+    assert not verify('s3cret-s3cret-s3cret', body, header, 'delivery-2', now_s=1_764_403_260), 'replayed as new'
+    assert not verify('another-secret-here', body, header, 'delivery-1', now_s=1_764_403_260)
+    assert not verify('s3cret-s3cret-s3cret', body, header, 'delivery-1', now_s=1_764_403_200 + 301)
+    assert not verify('s3cret-s3cret-s3cret', body, 'garbage', 'delivery-1', now_s=1_764_403_200)
+
+
+@pytest.mark.parametrize('header', ['t=1764403200,v1=\u00e9\u00e9', 't=\u0661\u0667,v1=00', 't=,v1=', ',,,', 't=1=2',
+                                    'v1=00', 't=99999999999999999999999999,v1=00'])
+def test_a_malformed_signature_header_is_refused_without_an_error(header):
+    assert verify('s3cret-s3cret-s3cret', b'{}', header, 'delivery-1', now_s=1_764_403_200) is False
 
 
 def test_retry_delays_grow_with_jitter_and_stop_growing_at_an_hour():
@@ -154,27 +247,9 @@ def test_each_answer_decides_the_next_state(status, age_ms, state):
         assert next_at > now
 
 
-class FakeStore:
-    def __init__(self, triggers):
-        self.triggers = triggers
-        self.recorded = []
-
-    async def claim_triggers(self, accounts, now_ms, until_ms, limit):
-        due = [t for t in self.triggers if t['account'] in accounts][:limit]
-        self.triggers = [t for t in self.triggers if t not in due]
-        return due
-
-    async def record_delivery(self, seq, state, attempts, next_at, status, error, now_ms):
-        self.recorded.append((seq, state, attempts, status))
-
-
-def test_a_dead_receiver_holds_only_its_own_accounts_slots():
+def test_a_dead_receiver_holds_only_its_own_accounts_slots(tmp_path):
     """Six triggers for an account whose receiver never answers, one for another account: the
     other is delivered at once; the dead account has at most MAX_IN_FLIGHT_PER_ACCOUNT going."""
-    triggers = [{'seq': n, 'id': f't{n}', 'account': 'dead', 'created_at': T0, 'attempts': 0, 'payload': '{}'}
-                for n in range(6)] + [{'seq': 99, 'id': 't99', 'account': 'live', 'created_at': T0, 'attempts': 0,
-                                       'payload': '{}'}]
-    store = FakeStore(triggers)
     hang = asyncio.Event()
     sent = []
 
@@ -185,22 +260,44 @@ def test_a_dead_receiver_holds_only_its_own_accounts_slots():
         return 204
 
     async def scenario():
+        store = SQLiteEventStore(tmp_path / 'events.sqlite3')
+        await store.start()
+        rows = [(f't{n}', 'dead', f'c{n}') for n in range(6)] + [('t99', 'live', 'c99')]
+        with __import__('sqlite3').connect(tmp_path / 'events.sqlite3') as db:
+            db.executemany("INSERT INTO triggers (id, account, cid, sid, type, created_at, payload, state, next_at) "
+                           "VALUES (?, ?, ?, 's', 'browse_abandonment', 0, '{}', 'pending', 0)", rows)
         deliverer = Deliverer(store, {'dead': ('http://dead/', 'k' * 16), 'live': ('http://live/', 'k' * 16)}, post,
                               Counter())
         await deliverer.round()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
         in_flight = dict(deliverer.in_flight)
         hang.set()
         await deliverer.drain()
-        return in_flight
+        with __import__('sqlite3').connect(tmp_path / 'events.sqlite3') as db:
+            states = dict(db.execute('SELECT id, state FROM triggers').fetchall())
+        await store.close()
+        return in_flight, states
 
-    in_flight = asyncio.run(scenario())
+    in_flight, states = asyncio.run(scenario())
     assert ('http://live/', 't99') in sent
-    assert (99, 'delivered', 1, 204) in store.recorded
+    assert states['t99'] == 'delivered'
     assert in_flight['dead'] <= 4
 
 
-def test_a_session_whose_events_cannot_be_read_still_closes_without_a_trigger():
-    bodies = ['not json', json.dumps({'type': 'addtobasket', 'uid': EMAIL, 'ts': T0})]  # no product_id
-    summary_text, uid, trigger = build_closing('demo', 'c1', 's1', bodies, T0)
-    assert trigger is None and uid is None and json.loads(summary_text)['unreadable'] is True
+def test_unreadable_events_are_skipped_and_the_session_still_closes():
+    bodies = ['not json', json.dumps({'type': 5}),
+              json.dumps(session(product_view('1'))[0])]
+    closing = closing_of(bodies, T0)
+    summary = json.loads(closing.texts(None)[0])
+    assert summary['unreadable_events'] == 2 and summary['pageviews'] == 1 and closing.texts(None)[1] is None
+
+
+def test_a_session_whose_summary_fails_closes_as_unreadable_without_a_trigger(monkeypatch):
+    def fail(self, bodies):
+        raise MemoryError()
+
+    monkeypatch.setattr(SessionFold, 'take', fail)
+    closing = closing_of([json.dumps(e) for e in session(product_view('1', uid=EMAIL))], T0)
+    summary_text, trigger = closing.texts(None)
+    assert trigger is None and closing.uid is None
+    assert json.loads(summary_text)['unreadable'] == 'MemoryError'
