@@ -37,7 +37,7 @@ def start_stack(workdir: Path) -> Stack:
 def drops(page) -> dict:
     try:
         return json.loads(page.evaluate("localStorage.getItem('ometria:shop:drops') || '{}'"))
-    except Exception:  # noqa: BLE001 -- storage blocked in the page
+    except Exception:  # storage blocked in the page
         return {}
 
 
@@ -187,7 +187,7 @@ def run() -> list[dict]:
             # until it runs out) and one is closed (its lease is released at once).
             try:
                 pages[1].goto('chrome://crash', timeout=3000)
-            except Exception:  # noqa: BLE001 -- the renderer is gone, as intended
+            except Exception:  # the renderer is gone, as intended
                 pass
             pages[2].close()
             stack.proxy.set(mode='pass')

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from collector.validation import check_batch
 from tests.support.contract import body, event
+from tracker import limits
 
 ROUNDS = 3000
 
@@ -20,8 +21,8 @@ class P(BaseModel):
     model_config = ConfigDict(extra='forbid')
     id: Annotated[str, Field(pattern=r'^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')]
     ts: Annotated[int, Field(ge=0)]
-    cid: Annotated[str, Field(pattern=r'^[A-Za-z0-9_-]{1,64}$')]
-    sid: Annotated[str, Field(pattern=r'^[A-Za-z0-9_-]{1,64}$')]
+    cid: Annotated[str, Field(pattern=limits.anchored(limits.VISITOR_ID_SOURCE))]
+    sid: Annotated[str, Field(pattern=limits.anchored(limits.VISITOR_ID_SOURCE))]
     uid: Optional[Annotated[str, Field(max_length=320)]]
     url: Annotated[str, Field(max_length=4096)]
     store_id: Optional[Annotated[str, Field(min_length=1, max_length=256)]]

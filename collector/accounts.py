@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.stamp import StampError, TagSettings, validate_account_id
+from tracker import consent_tools
 
 __all__ = ['Account', 'AccountsError', 'load_accounts', 'parse_accounts']
 
@@ -49,7 +50,8 @@ class Account:
         return TagSettings(self.account_id, collector_url, self.cookie_domain, '1' if self.identify_forms else '', consent)
 
 
-CONSENT_TOOLS = ('', 'cookiebot', 'onetrust', 'gcm')
+# The tools the tag can follow (tracker/consent_tools.py), or none ('').
+CONSENT_TOOLS = ('', *consent_tools.TOOLS)
 
 
 def consent_problem(consent: object, consent_tool: object, consent_category: object, gpc: object) -> str | None:

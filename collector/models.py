@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from collector.stamp import ACCOUNT_ID_SOURCE
 from tracker import limits
 
 __all__ = [
@@ -51,7 +50,7 @@ def whole(pattern: str) -> str:
     return '^' + pattern + r'(?!\n)$'
 
 
-ACCOUNT_ID_RE = whole(ACCOUNT_ID_SOURCE)
+ACCOUNT_ID_RE = whole(limits.ACCOUNT_ID_SOURCE)
 UUID_V4_RE = whole(r'[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}')
 VISITOR_ID_RE = whole(limits.VISITOR_ID_SOURCE)
 # An email address (something@something.tld, no spaces) or an Ometria profile id `omid:<id>`;

@@ -24,6 +24,8 @@ from typing import Callable, NamedTuple
 
 from collector import sql
 from collector.storage import (
+    DELIVERED,
+    WAITING,
     ClaimedTrigger,
     Delivery,
     Erasure,
@@ -126,7 +128,7 @@ def trigger_view(seq: int, payload: str, state: str, attempts: int, next_at: int
     view = json.loads(payload)
     view['seq'] = seq
     view['delivery'] = {'state': state, 'attempts': attempts,
-                        'next_attempt_at': next_at if state in ('pending', 'retrying') else None,
+                        'next_attempt_at': next_at if state in WAITING else None,
                         'last_status': last_status, 'last_error': last_error, 'delivered_at': delivered_at}
     return view
 
@@ -320,7 +322,7 @@ def record_delivery(delivery: Delivery):
     """Record one attempt's outcome and give the claim back."""
     yield BEGIN
     yield execute(sql.RECORD_DELIVERY, delivery.state, delivery.attempts, delivery.next_at, delivery.status,
-                  delivery.error, delivery.state == 'delivered', delivery.at, delivery.seq)
+                  delivery.error, delivery.state == DELIVERED, delivery.at, delivery.seq)
     yield COMMIT
 
 

@@ -35,7 +35,8 @@ __all__ = ['GuardedProtocol', 'MAX_HEADER_BYTES', 'MAX_HEADER_COUNT', 'MAX_PIPEL
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_HEADER_COUNT = 100
-MAX_PIPELINED_REQUESTS = 16
+# Browsers do not pipeline HTTP/1.1 requests; a few queued is already more than any of them sends.
+MAX_PIPELINED_REQUESTS = 4
 # Read once per worker process, from the settings `serve` put in its environment.
 _SETTINGS = from_env()
 _PROXIES = ClientAddresses(_SETTINGS.proxy_networks())

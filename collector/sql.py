@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 
+from collector.storage import COALESCED, PENDING, RETRYING, SHED
+
 __all__ = ['numbered', 'in_list']
 
 
@@ -54,8 +56,9 @@ READ_SUMMARIES = ('SELECT s.seq, s.body, coalesce(x.late, 0) FROM summaries s LE
                   'LIMIT ?')
 READ_TRIGGERS = ('SELECT seq, payload, state, attempts, next_at, last_status, last_error, delivered_at FROM triggers '
                  'WHERE account = ? AND seq > ? ORDER BY seq LIMIT ?')
-TRIGGER_BACKLOG = ("SELECT account, count(*) FROM triggers WHERE state IN ('pending', 'retrying') GROUP BY account "
-                   'ORDER BY account')
+# The states of a trigger waiting for delivery, as SQL.
+_WAITING = f"('{PENDING}', '{RETRYING}')"
+TRIGGER_BACKLOG = f'SELECT account, count(*) FROM triggers WHERE state IN {_WAITING} GROUP BY account ORDER BY account'
 
 # -- erasure ------------------------------------------------------------------------------------
 
@@ -107,25 +110,25 @@ CLOSE_SESSION = ('UPDATE sessions SET closed_at = ? WHERE account = ? AND cid = 
                  'AND last_at = ?')
 INSERT_SUMMARY = 'INSERT INTO summaries (account, cid, sid, ended_at, uid, body) VALUES (?, ?, ?, ?, ?, ?)'
 INSERT_TRIGGER = ('INSERT INTO triggers (id, account, cid, sid, type, created_at, uid, client, payload, state, next_at) '
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)")
+                  f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{PENDING}', ?)")
 # Triggers that count against a daily limit: every one made, except those merged into a later one
 # (and, for an identity, the one not yet attempted that a new one would replace).
-TRIGGERS_OF_IDENTITY_SINCE = ("SELECT count(*) FROM triggers WHERE account = ? AND uid = ? AND created_at > ? "
-                              "AND state <> 'coalesced' AND NOT (state = 'pending' AND attempts = 0)")
-TRIGGERS_OF_CLIENT_SINCE = ("SELECT count(*) FROM triggers WHERE account = ? AND client = ? AND created_at > ? "
-                            "AND state <> 'coalesced'")
+TRIGGERS_OF_IDENTITY_SINCE = ('SELECT count(*) FROM triggers WHERE account = ? AND uid = ? AND created_at > ? '
+                              f"AND state <> '{COALESCED}' AND NOT (state = '{PENDING}' AND attempts = 0)")
+TRIGGERS_OF_CLIENT_SINCE = ('SELECT count(*) FROM triggers WHERE account = ? AND client = ? AND created_at > ? '
+                            f"AND state <> '{COALESCED}'")
 # A newer trigger for the same identity replaces one not yet attempted: one email, about the latest.
-COALESCE_TRIGGERS = ("UPDATE triggers SET state = 'coalesced', last_error = ? WHERE account = ? AND uid = ? "
-                     "AND state = 'pending' AND attempts = 0")
+COALESCE_TRIGGERS = (f"UPDATE triggers SET state = '{COALESCED}', last_error = ? WHERE account = ? AND uid = ? "
+                     f"AND state = '{PENDING}' AND attempts = 0")
 # Due triggers, the most recently due first: a real shopper's new trigger goes before an old
 # backlog (a flood of forged ones is shed from its oldest end, `SHED_CUTOFF`).
-DUE_TRIGGERS = ("SELECT seq, id, account, created_at, attempts, payload FROM triggers WHERE state IN ('pending', "
-                "'retrying') AND next_at <= ? AND claimed_until < ? AND account = ? ORDER BY next_at DESC LIMIT ?")
+DUE_TRIGGERS = (f'SELECT seq, id, account, created_at, attempts, payload FROM triggers WHERE state IN {_WAITING} '
+                'AND next_at <= ? AND claimed_until < ? AND account = ? ORDER BY next_at DESC LIMIT ?')
 CLAIM_TRIGGER = 'UPDATE triggers SET claimed_until = ? WHERE seq = ?'
 RECORD_DELIVERY = ('UPDATE triggers SET state = ?, attempts = ?, next_at = coalesce(?, next_at), claimed_until = 0, '
                    'last_status = ?, last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END '
                    'WHERE seq = ?')
-SHED_CUTOFF = ("SELECT next_at FROM triggers WHERE account = ? AND state IN ('pending', 'retrying') "
+SHED_CUTOFF = (f'SELECT next_at FROM triggers WHERE account = ? AND state IN {_WAITING} '
                'ORDER BY next_at DESC LIMIT 1 OFFSET ?')
-SHED_TRIGGERS = ("UPDATE triggers SET state = 'shed', last_error = ? WHERE account = ? AND state IN ('pending', "
-                 "'retrying') AND next_at < ? AND claimed_until < ?")
+SHED_TRIGGERS = (f"UPDATE triggers SET state = '{SHED}', last_error = ? WHERE account = ? AND state IN {_WAITING} "
+                 'AND next_at < ? AND claimed_until < ?')

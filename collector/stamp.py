@@ -12,6 +12,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from tracker import limits
+
 __all__ = [
     'ACCOUNT_ID_PATTERN',
     'ACCOUNT_ID_SOURCE',
@@ -23,8 +25,8 @@ __all__ = [
     'validate_account_id',
 ]
 
-# The one rule for account ids (collector/models.py anchors the same source for the contract).
-ACCOUNT_ID_SOURCE = r'[A-Za-z0-9_-]{1,64}'
+# The one rule for account ids (tracker/limits.py; collector/models.py anchors it for the contract).
+ACCOUNT_ID_SOURCE = limits.ACCOUNT_ID_SOURCE
 ACCOUNT_ID_PATTERN = re.compile(ACCOUNT_ID_SOURCE)
 
 # Setting name -> the sentinel text the tracker source holds in its place (tracker/config.py).
@@ -58,11 +60,11 @@ class TagSettings:
 
 
 def validate_account_id(account_id: object) -> str:
-    """Return `account_id` if it matches `^[A-Za-z0-9_-]{1,64}$`, else raise StampError.
+    """Return `account_id` if it matches the account id rule (ACCOUNT_ID_SOURCE), else raise StampError.
 
     The id becomes a file name and a URL path segment, so nothing else is allowed."""
     if not isinstance(account_id, str) or not ACCOUNT_ID_PATTERN.fullmatch(account_id):
-        raise StampError(f'account {account_id!r}: the id must match ^[A-Za-z0-9_-]{{1,64}}$')
+        raise StampError(f'account {account_id!r}: the id must match ^{ACCOUNT_ID_SOURCE}$')
     return account_id
 
 

@@ -28,6 +28,13 @@ from typing import NamedTuple, Protocol
 from collector.validation import RejectedEvent, ValidEvent
 
 __all__ = [
+    'COALESCED',
+    'DELIVERED',
+    'GAVE_UP',
+    'PENDING',
+    'RETRYING',
+    'SHED',
+    'WAITING',
     'ClaimedTrigger',
     'Delivery',
     'Erasure',
@@ -40,6 +47,17 @@ __all__ = [
     'Write',
     'sessions_touched',
 ]
+
+# A trigger's delivery states: waiting (PENDING, never tried; RETRYING), done (DELIVERED; GAVE_UP
+# after a 410 or 24 hours), or never sent (COALESCED into a newer trigger of the same identity;
+# SHED from a backlog too long).
+PENDING = 'pending'
+RETRYING = 'retrying'
+DELIVERED = 'delivered'
+GAVE_UP = 'gave_up'
+COALESCED = 'coalesced'
+SHED = 'shed'
+WAITING = (PENDING, RETRYING)
 
 # Requests waiting for their group's commit, per process: past it the answer is 503 at once.
 MAX_WAITING_WRITES = 2000

@@ -75,6 +75,17 @@ class TagCache:
             self._files.clear()
         return self._generic
 
+    def ready(self, key) -> TagFile | None:
+        """The file for `key` (an account's TagSettings, or DEBUG_FILE) when it is made already and
+        the bundle has not changed since: served without a thread hop or the lock (a flood of tag
+        requests costs a stat and a lookup each)."""
+        try:
+            mtime = self.generic_path.stat().st_mtime
+        except OSError:
+            return None
+        generic = self._generic
+        return self._files.get(key) if generic is not None and generic[0] == mtime else None
+
     def debug_module(self) -> TagFile:
         """The debug module (`ometria.debug.js`, built beside the generic bundle): the same file for
         every account, served as it is (its SRI value is in the tags)."""
@@ -142,11 +153,13 @@ class TagRoute:
         account = self.accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
         if account is None and name != DEBUG_FILE:
             return Response('no such tag\n', status_code=404, media_type='text/plain')
+        key = DEBUG_FILE if account is None else account.tag_settings(self.tag_urls[account_id])
         try:
-            if account is None:
+            tag = self.cache.ready(key)
+            if tag is None and account is None:
                 tag = await asyncio.to_thread(self.cache.debug_module)
-            else:
-                tag = await asyncio.to_thread(self.cache.get, account.tag_settings(self.tag_urls[account_id]))
+            elif tag is None:
+                tag = await asyncio.to_thread(self.cache.get, key)
         except (TagUnavailable, StampError) as error:
             log.warning('tag %s unavailable: %s', name, error)
             return Response('tag unavailable: try again shortly\n', status_code=503, media_type='text/plain',

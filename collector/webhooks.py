@@ -33,16 +33,10 @@ import time
 import httpx
 
 from collector import programs
-from collector.storage import ClaimedTrigger, Delivery
+from collector.storage import DELIVERED, GAVE_UP, PENDING, RETRYING, ClaimedTrigger, Delivery
 
-__all__ = ['DELIVERED', 'GAVE_UP', 'PENDING', 'RETRYING', 'Deliverer', 'http_poster', 'new_http_client', 'outcome_of',
-           'payload_text', 'retry_delay_ms', 'sign', 'verify']
-
-# A trigger's delivery states (also `coalesced` and `shed`: never sent, see programs.py).
-PENDING = 'pending'
-RETRYING = 'retrying'
-DELIVERED = 'delivered'
-GAVE_UP = 'gave_up'
+__all__ = ['Deliverer', 'http_poster', 'new_http_client', 'outcome_of', 'payload_text', 'retry_delay_ms', 'sign',
+           'verify']
 
 DELIVERY_TIMEOUT_S = 10.0
 RETRY_BASE_MS = 10_000

@@ -22,19 +22,19 @@ def guarded(name, call, journal):
     def run(a, b, c):
         try:
             return call(a, b, c)
-        except:  # noqa: E722
+        except:
             try:
                 journal.warn(['internal_error', name])
-            except:  # noqa: E722 -- never let the report itself throw
+            except:  # never let the report itself throw
                 pass
             return None
     return run
 
 
-def make_api(engine, journal, page_calls):
-    """The public functions, keyed by their published names. `page_calls` holds those that act
-    on the page rather than record: 'observe_inputs(selector)', 'set_debug(on)',
-    'set_consent(granted)' and 'forget()'.
+def make_api(page, journal):
+    """The public functions of `page` (a `page.Page`), keyed by their published names: the verbs
+    of its engine, and the calls that act on the page rather than record (`observeEmailInputs`,
+    `setDebugLogging`, `setConsent`, `forget`).
 
     The documented calls: `init(pageType, pageData, storeId)` (`init()` re-reads the data layer),
     `identify(email, profile)`, `setBasket(basket)`, `getBasket()`, `trackAddToBasket(productId,
@@ -47,6 +47,7 @@ def make_api(engine, journal, page_calls):
     def unsupported(name):
         return guarded(name, lambda a, b, c: journal.warn(['unsupported', name]), journal)
 
+    engine = page.engine
     return {
         'init': guarded('init', lambda a, b, c: engine.init(a, b, c), journal),
         'identify': guarded('identify', lambda a, b, c: engine.identify(a, b, 'call'), journal),
@@ -64,11 +65,11 @@ def make_api(engine, journal, page_calls):
         'getIdentity': guarded('getIdentity', lambda a, b, c: engine.get_identity(), journal),
         'isNewVisitor': guarded('isNewVisitor', lambda a, b, c: engine.is_new_visitor(), journal),
         'linkSession': guarded('linkSession', lambda a, b, c: engine.link_session(a), journal),
-        'observeEmailInputs': guarded('observeEmailInputs', lambda a, b, c: page_calls['observe_inputs'](a), journal),
-        'setDebugLogging': guarded('setDebugLogging', lambda a, b, c: page_calls['set_debug'](a), journal),
+        'observeEmailInputs': guarded('observeEmailInputs', lambda a, b, c: page.observe_inputs(a), journal),
+        'setDebugLogging': guarded('setDebugLogging', lambda a, b, c: page.set_debug(a), journal),
         '_debug': guarded('_debug', lambda a, b, c: engine.snapshot(), journal),
         'ajaxFormSubmit': unsupported('ajaxFormSubmit'),
         'request': unsupported('request'),
-        'setConsent': guarded('setConsent', lambda a, b, c: page_calls['set_consent'](a), journal),
-        'forget': guarded('forget', lambda a, b, c: page_calls['forget'](), journal),
+        'setConsent': guarded('setConsent', lambda a, b, c: page.set_consent(a), journal),
+        'forget': guarded('forget', lambda a, b, c: page.forget(), journal),
     }

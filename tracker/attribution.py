@@ -16,10 +16,10 @@ Session rules that depend on it (`session_rule`): a new external source after mo
 SOURCE_IDLE_MS without activity starts a new session; an internal referrer keeps a session
 alive up to INTERNAL_IDLE_MS (the deployed tag: 1.95 x 30 minutes).
 
-Pure: imports only `prims` and `urls`.
+Pure: imports only `prims`, `urls` and `limits`.
 """
 
-from tracker import prims, urls
+from tracker import limits, prims, urls
 
 SOURCE_IDLE_MS = 10 * 60 * 1000
 INTERNAL_IDLE_MS = 3510 * 1000
@@ -29,14 +29,13 @@ SEARCH_ENGINES = [['google.', 'google', 'q'], ['bing.com', 'bing', 'q'], ['searc
                   ['duckduckgo.com', 'duckduckgo', 'q'], ['baidu.com', 'baidu', 'wd'], ['yandex.', 'yandex', 'text'],
                   ['ecosia.org', 'ecosia', 'q'], ['ask.com', 'ask', 'q']]
 PAYMENT_HOSTS = ['worldpay', 'paypal', 'myshopify', 'pay.shopify.com']
-MAX_FIELD_LENGTH = 256
 DIRECT = 'direct'
 
 
 def clip(text):
     if text == None:
         return None
-    return prims.substring(text, 0, MAX_FIELD_LENGTH) if len(text) > 0 else None
+    return prims.substring(text, 0, limits.MAX_SOURCE_FIELD_LENGTH) if len(text) > 0 else None
 
 
 def make_source(domain, term, medium, campaign, source, content, now_ms):

@@ -12,12 +12,11 @@ raise, and return the basket so calls can be chained.
 `basket_payload` re-reads any such object (ours, or one a store built itself) into the contract's
 shape, so a store that edits `basket.items` by hand still sends valid data.
 
-Pure: imports only `prims` and `coerce`.
+Pure: imports only `prims`, `coerce` and `limits`.
 """
 
-from tracker import coerce, prims
+from tracker import coerce, limits, prims
 
-MAX_BASKET_ITEMS = 200
 MAX_PROPS_BYTES = 2048
 
 
@@ -66,11 +65,11 @@ class Basket:
         notes = []
         try:
             change(notes)
-        except:  # noqa: E722
+        except:
             notes = [['setter_failed', setter]]
         try:
             Basket.journal.notes(notes)
-        except:  # noqa: E722 -- no journal yet, or a broken one: the setter still returns
+        except:  # no journal yet, or a broken one: the setter still returns
             pass
         return self
 
@@ -79,11 +78,11 @@ class Basket:
 
     def _set_total(self, total, currency, notes):
         self.total = coerce.coerce_money(total, 'total', notes)
-        self.currency = coerce.coerce_text(currency, 'currency', coerce.MAX_CURRENCY_LENGTH, notes)
+        self.currency = coerce.coerce_text(currency, 'currency', limits.MAX_CURRENCY_LENGTH, notes)
 
     def _add_line(self, product_id, quantity, price, variant_id, props, notes):
-        if len(self.js_items) >= MAX_BASKET_ITEMS:
-            prims.append(notes, ['basket_full', MAX_BASKET_ITEMS])
+        if len(self.js_items) >= limits.MAX_BASKET_ITEMS:
+            prims.append(notes, ['basket_full', limits.MAX_BASKET_ITEMS])
             return
         line = coerce_line(product_id, quantity, price, variant_id, props, notes)
         if line != None:
@@ -93,26 +92,26 @@ class Basket:
     def _set_url(self, url, notes):
         self.url = coerce.coerce_text(url, 'basket url', coerce.MAX_TEXT_LENGTH, notes)
 
-    def setId(self, basket_id):  # noqa: N802 -- the published name
+    def setId(self, basket_id):  # the published name
         return self._set('setId', lambda notes: self._set_id(basket_id, notes))
 
-    def setTotal(self, total, currency):  # noqa: N802
+    def setTotal(self, total, currency):
         return self._set('setTotal', lambda notes: self._set_total(total, currency, notes))
 
-    def addLineItem(self, product_id, quantity, price, variant_id, props):  # noqa: N802
+    def addLineItem(self, product_id, quantity, price, variant_id, props):
         return self._set('addLineItem', lambda notes: self._add_line(product_id, quantity, price, variant_id, props,
                                                                       notes))
 
-    def setUrl(self, url):  # noqa: N802
+    def setUrl(self, url):
         return self._set('setUrl', lambda notes: self._set_url(url, notes))
 
-    def setURL(self, url):  # noqa: N802 -- the spelling some stores use
+    def setURL(self, url):  # the spelling some stores use
         return self.setUrl(url)
 
-    def setData(self, data):  # noqa: N802 -- the deployed tag's: extra data carried with the basket
+    def setData(self, data):  # the deployed tag's: extra data carried with the basket
         return self._set('setData', lambda notes: self._set_data(data, notes))
 
-    def setProperties(self, properties):  # noqa: N802
+    def setProperties(self, properties):
         return self._set('setProperties', lambda notes: self._set_properties(properties, notes))
 
     def _set_data(self, data, notes):
@@ -133,7 +132,7 @@ def basket_payload(basket, notes):
     raw_items = prims.read_key(basket, 'items')
     if prims.is_list(raw_items):
         for raw in raw_items:
-            if len(items) >= MAX_BASKET_ITEMS:
+            if len(items) >= limits.MAX_BASKET_ITEMS:
                 break
             if prims.is_plain_object(raw):
                 line = coerce_line(prims.read_key(raw, 'product_id'), prims.read_key(raw, 'quantity'),
@@ -144,7 +143,7 @@ def basket_payload(basket, notes):
                     size = size + line['quantity']
     payload = {
         'id': coerce.coerce_id(prims.read_key(basket, 'id'), 'basket id', notes),
-        'currency': coerce.coerce_text(prims.read_key(basket, 'currency'), 'currency', coerce.MAX_CURRENCY_LENGTH, notes),
+        'currency': coerce.coerce_text(prims.read_key(basket, 'currency'), 'currency', limits.MAX_CURRENCY_LENGTH, notes),
         'total': coerce.coerce_money(prims.read_key(basket, 'total'), 'total', notes),
         'url': coerce.coerce_text(prims.read_key(basket, 'url'), 'basket url', coerce.MAX_TEXT_LENGTH, notes),
         'size': size,

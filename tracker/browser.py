@@ -1,11 +1,13 @@
-"""The browser edge: the only module (with `main.py`, and `overlay.py` in the debug module) that
-touches `window`, `document` or `navigator`. It builds the `env` the pure modules run on.
+"""The browser edge: the only modules (with `browser_hooks.py`, `main.py`, and `overlay.py` in the
+debug module) that touch `window`, `document` or `navigator`. It builds the `env` the pure modules
+run on: the environment itself (time, ids, cookies, storage, transport, timers). What a page's
+own code offers the tag (its data layer, consent tool, forms, hooks): `browser_hooks.py`.
 
 `BrowserEnv(target)` has these methods (`tests/unit/fakes.FakeEnv` has the same, for CPython; a
 test compares the two):
 - time and chance: `now_ms()`, `random()`, `new_uuid()` / `new_id()` (UUID v4 from
   `crypto.getRandomValues`, `Math.random` where it is missing);
-- the page: `href()`, `host()`, `referrer()`, `raw_data()` (the data layer on `target`);
+- where the page is: `href()`, `host()`, `referrer()`;
 - the visitor cookie: `read_cookie(name)`, `write_cookie(name, value, max_age_s, domain)`;
 - storage: `store_get(key)`, `store_set(key, text) -> bool`, `store_remove(key)`, `store_keys()`:
   `localStorage` where it works, else (private mode, sandboxed frames, a full quota, a getter
@@ -13,20 +15,13 @@ test compares the two):
 - transport: `send(url, body, done)` (a keepalive `text/plain` fetch with a timeout; `done(status,
   retry_after)` gets 0 on a network error or timeout) and `beacon(url, body)`;
 - timers: `set_timer(callback, ms)`, `clear_timer(handle)`;
-- the store's hooks: `call_method(owner, function)`, `global_function(name)`;
 - consent: `hold()` (from now on cookies and storage live in the page's memory only: nothing is
   read from or written to the browser's), `release()` (write what was held, and use the browser's
   again), `drop_held()` (forget what was held), `erase(prefix, cookie_names, domain)` (delete
   storage keys and cookies, held or not), `write_necessary_cookie(name, value, max_age_s)` (a
-  cookie that is written even while held: the consent choice, the debug switch), `gpc()` (Global
-  Privacy Control), `watch_consent(tool, category, decide)` (a consent tool's state now and its
-  changes, as `decide(True|False)`: `consent.py` reads them);
-- the page itself: `replace_url(url)` (the address bar, without a reload or a history entry),
-  `reload()`, `watch_changes(selector, on_value)` (a changed input matching `selector`, or, for
-  None, any email-like field: `forms.py`) and `watch_submits(on_value)` (a submitted form's first
-  email-like field with a value).
+  cookie that is written even while held: the consent choice, the debug switch).
 
-Every call is guarded: whatever the browser throws stays here. Callbacks handed to the browser
+Every call is wrapped: whatever the browser throws stays here. Callbacks handed to the browser
 are wrapped so that a failure inside the tag never reaches the page.
 """
 
@@ -43,7 +38,7 @@ def __new__(value):
     return value
 # __pragma__ ('noskip')
 
-from tracker import consent, events, forms, keys, prims
+from tracker import events, keys, prims
 
 REQUEST_TIMEOUT_MS = 10 * 1000
 # How long a failed request waits before it counts as failed (see `send`).
@@ -51,31 +46,31 @@ FAILED_SEND_GRACE_MS = 250
 STORAGE_PROBE_KEY = keys.PREFIX + 'probe'
 
 
-def guarded(callback):
+def quietly(callback):
     """`callback` wrapped so that nothing it throws reaches the caller (the browser, the page)."""
     def run():
         try:
             callback()
-        except:  # noqa: E722 -- JS errors are not Python exceptions
+        except:  # JS errors are not Python exceptions
             pass
     return run
 
 
-def guarded_listener(callback):
+def quiet_listener(callback):
     """An event listener calling `callback(event)`, throwing nothing."""
     def run(event):
         try:
             callback(event)
-        except:  # noqa: E722
+        except:
             pass
     return run
 
 
 def listen(target, event_name, callback):
-    """Add a guarded listener for `event_name` on `target`; nothing happens when that throws."""
+    """Add a quiet listener for `event_name` on `target`; nothing happens when that throws."""
     try:
-        target.addEventListener(event_name, guarded_listener(callback), {'capture': True})
-    except:  # noqa: E722
+        target.addEventListener(event_name, quiet_listener(callback), {'capture': True})
+    except:
         pass
 
 
@@ -83,7 +78,7 @@ def page_value(read):
     """`read()`, or None when it throws (a sandboxed frame's location, say)."""
     try:
         return read()
-    except:  # noqa: E722
+    except:
         return None
 
 
@@ -94,7 +89,7 @@ def console_write(level, text, details):
             window.console[level]('[ometria] ' + text)
         else:
             window.console[level]('[ometria] ' + text, details)
-    except:  # noqa: E722
+    except:
         pass
 
 
@@ -105,7 +100,7 @@ def local_storage():
         candidate.setItem(STORAGE_PROBE_KEY, '1')
         candidate.removeItem(STORAGE_PROBE_KEY)
         return candidate
-    except:  # noqa: E722
+    except:
         return None
 
 
@@ -121,35 +116,6 @@ def read_cookie_now(name):
     return None
 
 
-def watch_data_layer(see):
-    """Each command in `window.dataLayer` (Google's tag manager and gtag push there), now and
-    from now on: `see(command)`. The array is created if the page has none yet (gtag keeps an
-    existing one), and its `push` wrapped, calling the page's own first."""
-    try:
-        layer = window.dataLayer
-        if not prims.is_list(layer):
-            layer = []
-            window.dataLayer = layer
-        for command in layer:
-            see(command)
-        __pragma__('js', '{}', '''(function (dl, see) {
-            var push = dl.push;
-            dl.push = function () {
-                var result = push.apply (dl, arguments);
-                for (var i = 0; i < arguments.length; i++) { try { see (arguments [i]); } catch (e) {} }
-                return result;
-            };
-        }) (layer, see)''')
-    except:  # noqa: E722
-        pass
-
-
-def email_field(element):
-    """True for an email-like form field (`forms.is_email_field` over its attributes)."""
-    return forms.is_email_field(element.tagName, element.getAttribute('type'), element.getAttribute('name'),
-                                element.getAttribute('id'), element.getAttribute('autocomplete'))
-
-
 def post(url, body, signal):
     """A keepalive `text/plain` POST (a CORS-simple request: no preflight); the fetch promise."""
     options = {'method': 'POST', 'body': body, 'keepalive': True, 'credentials': 'omit',
@@ -160,11 +126,9 @@ def post(url, body, signal):
 
 
 class BrowserEnv:
-    """The env of the pure modules, in this browser; `target` is the public `ometria` object.
-    See the module docstring."""
+    """The env of the pure modules, in this browser. See the module docstring."""
 
-    def __init__(self, target):
-        self._target = target
+    def __init__(self):
         self._local = local_storage()
         self._memory = {}
         self._held = False
@@ -184,7 +148,7 @@ class BrowserEnv:
             window.crypto.getRandomValues(values)
             for index in range(16):
                 prims.append(data, values[index])
-        except:  # noqa: E722
+        except:
             data = []
             for _ in range(16):
                 prims.append(data, Math.floor(Math.random() * 256))
@@ -201,11 +165,6 @@ class BrowserEnv:
 
     def referrer(self):
         return page_value(lambda: window.document.referrer)
-
-    def raw_data(self):
-        # A quoted read: the build renames snake_case attributes, never quoted keys.
-        found = prims.read_key(self._target, 'raw_data')
-        return found if prims.is_plain_object(found) else None
 
     def read_cookie(self, name):
         """The value of the first-party cookie `name`, or None (also when cookies are blocked)."""
@@ -235,7 +194,7 @@ class BrowserEnv:
                 if max_age_s == 0 or read_cookie_now(name) == value:
                     return
             window.document.cookie = base
-        except:  # noqa: E722
+        except:
             pass
 
     def store_get(self, key):
@@ -244,7 +203,7 @@ class BrowserEnv:
         if self._local != None and not self._held:
             try:
                 return self._local.getItem(key)
-            except:  # noqa: E722
+            except:
                 return None
         return None
 
@@ -254,7 +213,7 @@ class BrowserEnv:
                 self._local.setItem(key, text)
                 prims.delete_key(self._memory, key)
                 return True
-            except:  # noqa: E722
+            except:
                 pass
         # Not written (no storage, or the quota is full): keep it for this page.
         self._memory[key] = text
@@ -265,7 +224,7 @@ class BrowserEnv:
         if self._local != None and not self._held:
             try:
                 self._local.removeItem(key)
-            except:  # noqa: E722
+            except:
                 pass
 
     def store_keys(self):
@@ -277,7 +236,7 @@ class BrowserEnv:
                     key = self._local.key(index)
                     if prims.is_string(key) and not prims.has_key(self._memory, key):
                         prims.append(found, key)
-            except:  # noqa: E722
+            except:
                 pass
         return found
 
@@ -297,12 +256,12 @@ class BrowserEnv:
             if controller != None:
                 self.set_timer(lambda: controller.abort(), REQUEST_TIMEOUT_MS)
             post(url, body, controller.signal if controller != None else None).then(
-                guarded_listener(lambda response: finish(response.status, response.headers.js_get('Retry-After'))),
+                quiet_listener(lambda response: finish(response.status, response.headers.js_get('Retry-After'))),
                 # Chromium rejects a keepalive fetch as the page starts to leave, although the
                 # request goes on: a short wait lets `pagehide` come first, so the events stay in
                 # flight (no beacon copy) and no failure is written for the next page.
-                guarded_listener(lambda error: self.set_timer(lambda: finish(0, None), FAILED_SEND_GRACE_MS)))
-        except:  # noqa: E722
+                quiet_listener(lambda error: self.set_timer(lambda: finish(0, None), FAILED_SEND_GRACE_MS)))
+        except:
             self.set_timer(lambda: finish(0, None), 0)
 
     def beacon(self, url, body):
@@ -312,30 +271,25 @@ class BrowserEnv:
         try:
             if window.navigator.sendBeacon and window.navigator.sendBeacon(url, body):
                 return True
-        except:  # noqa: E722
+        except:
             pass
         try:
-            post(url, body, None).catch(guarded_listener(lambda error: None))
+            post(url, body, None).catch(quiet_listener(lambda error: None))
             return True
-        except:  # noqa: E722
+        except:
             return False
 
     def set_timer(self, callback, delay_ms):
         try:
-            return window.setTimeout(guarded(callback), delay_ms)
-        except:  # noqa: E722
+            return window.setTimeout(quietly(callback), delay_ms)
+        except:
             return None
 
     def clear_timer(self, handle):
         try:
             window.clearTimeout(handle)
-        except:  # noqa: E722
+        except:
             pass
-
-    def global_function(self, name):
-        """The page's global function `name` (`window[name]`), or None."""
-        found = page_value(lambda: window[name])
-        return found if prims.is_function(found) else None
 
     def hold(self):
         self._held = True
@@ -364,74 +318,3 @@ class BrowserEnv:
             prims.delete_key(self._cookies, name)
             self.write_necessary_cookie(name, '', 0, domain)
             self.write_necessary_cookie(name, '', 0, None)
-
-    def gpc(self):
-        return page_value(lambda: window.navigator.globalPrivacyControl) == True
-
-    def watch_consent(self, tool, category, decide):
-        def tell(decision):
-            if decision != None:
-                decide(decision)
-
-        def cookiebot(event):
-            bot = page_value(lambda: window.Cookiebot)
-            if bot:
-                tell(consent.cookiebot_decision(bot.consent, bot.hasResponse, category))
-
-        def onetrust(event):
-            trust = page_value(lambda: window.OneTrust)
-            answered = page_value(lambda: trust.IsAlertBoxClosed()) if trust else None
-            tell(consent.onetrust_decision(page_value(lambda: window.OnetrustActiveGroups), answered, category))
-
-        if tool == 'cookiebot':
-            cookiebot(None)
-            for name in ['CookiebotOnConsentReady', 'CookiebotOnAccept']:
-                listen(window, name, cookiebot)
-            listen(window, 'CookiebotOnDecline', lambda event: decide(False))
-        elif tool == 'onetrust':
-            onetrust(None)
-            listen(window, 'OneTrustGroupsUpdated', onetrust)
-        elif tool == 'gcm':
-            watch_data_layer(lambda command: tell(consent.gcm_decision(command, category)))
-
-    def replace_url(self, url):
-        try:
-            window.history.replaceState(window.history.state, '', url)
-        except:  # noqa: E722
-            pass
-
-    def reload(self):
-        try:
-            window.location.reload()
-        except:  # noqa: E722
-            pass
-
-    def watch_changes(self, selector, on_value):
-        def changed(event):
-            field = event.target
-            wanted = field.matches(selector) if selector != None else email_field(field)
-            if wanted and field.getAttribute('type') != 'password':
-                on_value(field.value)
-        listen(window.document, 'change', changed)
-
-    def watch_submits(self, on_value):
-        def submitted(event):
-            elements = event.target.elements
-            for index in range(elements.length if elements else 0):
-                field = elements[index]
-                if email_field(field) and prims.is_string(field.value) and len(field.value) > 0:
-                    on_value(field.value)
-                    return
-        listen(window.document, 'submit', submitted)
-
-    def call_method(self, owner, callback):
-        """Call `callback` with `owner` as `this` (None: the window); return None, or the message of
-        what it threw."""
-        return __pragma__('js', '{}', '''(function (t, f) {
-            try {
-                f.call (t);
-                return null;
-            } catch (e) {
-                try { return String (e && e.message || e); } catch (e2) { return 'an error'; }
-            }
-        }) (owner == null ? window : owner, callback)''')

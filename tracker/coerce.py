@@ -6,19 +6,15 @@ note, `[code, field, value, ...]` (`journal.py`; the debug module words it). It 
 whatever the value: numbers where strings belong, objects, NaN, cycles, 1 MB strings, lone
 surrogates.
 
-Pure: imports only `prims`.
+Pure: imports only `prims` and `limits`.
 """
 
-from tracker import prims
+from tracker import limits, prims
 
-MAX_ID_LENGTH = 256
 MAX_TEXT_LENGTH = 4096
-MAX_CURRENCY_LENGTH = 16
-MAX_STAGE_LENGTH = 128
 MAX_OBJECT_DEPTH = 6
 MAX_OBJECT_KEYS = 64
 MAX_LIST_ITEMS = 100
-MAX_QUANTITY = 1000000
 MONEY_CHARS = '0-9.\\-'
 _SURROGATE = '[\\ud800-\\udfff]'
 
@@ -35,14 +31,14 @@ def coerce_id(value, field, notes):
 
     A finite number becomes its decimal text (`4521` and `4521.0` -> "4521"); a string is kept
     exactly (leading zeros too); missing or empty -> None; anything else, or more than
-    MAX_ID_LENGTH characters -> None with a note."""
+    limits.MAX_ID_LENGTH characters -> None with a note."""
     if value == None:
         return None
     if prims.is_string(value):
         if len(value) == 0:
             return None
-        if len(value) > MAX_ID_LENGTH:
-            prims.append(notes, ['long', field, value, MAX_ID_LENGTH])
+        if len(value) > limits.MAX_ID_LENGTH:
+            prims.append(notes, ['long', field, value, limits.MAX_ID_LENGTH])
             return None
         return clean_text(value)
     if prims.is_number(value) and prims.is_finite(value):
@@ -62,7 +58,7 @@ def coerce_money(value, field, notes):
             return value
         prims.append(notes, ['not_amount', field, value])
         return None
-    if prims.is_string(value) and len(value) <= MAX_ID_LENGTH:
+    if prims.is_string(value) and len(value) <= limits.MAX_ID_LENGTH:
         digits = prims.keep_chars(value, MONEY_CHARS)
         number = prims.parse_decimal(digits)
         if number != None:
@@ -75,7 +71,7 @@ def coerce_money(value, field, notes):
 
 def coerce_quantity(value, field, notes):
     """A quantity: missing -> 1; a number or numeric string is floored to an int; zero, negative,
-    unreadable or over MAX_QUANTITY -> None with a note (the caller rejects the call or line)."""
+    unreadable or over limits.MAX_QUANTITY -> None with a note (the caller rejects the call or line)."""
     if value == None:
         return 1
     number = None
@@ -87,8 +83,8 @@ def coerce_quantity(value, field, notes):
         prims.append(notes, ['not_quantity', field, value])
         return None
     whole = prims.floor(number)
-    if whole < 1 or whole > MAX_QUANTITY:
-        prims.append(notes, ['quantity_range', field, value, MAX_QUANTITY])
+    if whole < 1 or whole > limits.MAX_QUANTITY:
+        prims.append(notes, ['quantity_range', field, value, limits.MAX_QUANTITY])
         return None
     # Typed comparison: JavaScript's `2 != "2"` is false.
     if not prims.is_number(value) or whole != value:
@@ -119,7 +115,7 @@ def coerce_stage(value, notes):
     """A checkout stage: a string (not empty) or a finite number, as given; else None, noted."""
     if prims.is_number(value) and prims.is_finite(value):
         return value
-    if prims.is_string(value) and len(value) > 0 and len(value) <= MAX_STAGE_LENGTH:
+    if prims.is_string(value) and len(value) > 0 and len(value) <= limits.MAX_STAGE_LENGTH:
         return clean_text(value)
     prims.append(notes, ['not_stage', value])
     return None
@@ -141,26 +137,38 @@ def plain_copy(value, depth):
     if depth >= MAX_OBJECT_DEPTH:
         return None
     if prims.is_list(value):
-        copy = []
-        for index in range(len(value)):
-            if index >= MAX_LIST_ITEMS:
-                break
-            item = value[index]
-            if not prims.is_function(item) and not prims.is_undefined(item):
-                prims.append(copy, plain_copy(item, depth + 1))
-        return copy
+        return _copy_list(value, depth)
     if prims.is_plain_object(value):
-        copy = {}
-        count = 0
-        for key in prims.keys_of(value):
-            if count >= MAX_OBJECT_KEYS:
-                break
-            item = prims.read_key(value, key)
-            if not prims.is_function(item) and not prims.is_undefined(item):
-                copy[clean_text(key)] = plain_copy(item, depth + 1)
-                count = count + 1
-        return copy
+        return _copy_object(value, depth)
     return None
+
+
+def _kept(item):
+    """True for a value a JSON copy keeps (not a function, not undefined)."""
+    return not prims.is_function(item) and not prims.is_undefined(item)
+
+
+def _copy_list(value, depth):
+    copy = []
+    for index in range(len(value)):
+        if index >= MAX_LIST_ITEMS:
+            break
+        if _kept(value[index]):
+            prims.append(copy, plain_copy(value[index], depth + 1))
+    return copy
+
+
+def _copy_object(value, depth):
+    copy = {}
+    count = 0
+    for key in prims.keys_of(value):
+        if count >= MAX_OBJECT_KEYS:
+            break
+        item = prims.read_key(value, key)
+        if _kept(item):
+            copy[clean_text(key)] = plain_copy(item, depth + 1)
+            count = count + 1
+    return copy
 
 
 def coerce_object(value, field, max_bytes, notes):

@@ -1,5 +1,5 @@
-"""Consent, as pure decisions: the account's settings, the state a page starts in, and what each
-consent tool's state means.
+"""Consent, as pure decisions: the account's settings, the state a page starts in, and the cookie
+the choice is kept in. What each consent tool's state means: `consent_tools.py`.
 
 States: PENDING (nothing leaves the page and nothing is stored: the page's calls are held in
 memory), GRANTED (the tag works as usual), DENIED (nothing is stored or sent, and what was held
@@ -7,8 +7,8 @@ is dropped).
 
 The account's settings are stamped into the tag as one text, `required,<tool>,<category>,<gpc>`
 (empty: consent is not required, the tag starts GRANTED as it always did):
-- `tool`: `cookiebot`, `onetrust` or `gcm` (Google Consent Mode), or empty (the store calls
-  `ometria.setConsent(bool)` itself);
+- `tool`: one of `consent_tools.TOOLS` (`cookiebot`, `onetrust`, `gcm`: Google Consent Mode), or
+  empty (the store calls `ometria.setConsent(bool)` itself);
 - `category`: the tool's category the tag belongs to (Cookiebot: `marketing`; OneTrust: a group
   id, `C0004`; Consent Mode: `analytics_storage` or `ad_storage`);
 - `gpc`: `refuse` (the default) treats `navigator.globalPrivacyControl` as a refusal until the
@@ -69,41 +69,3 @@ def initial_state(settings, remembered, gpc):
     if gpc == True and settings['honour_gpc']:
         return DENIED
     return PENDING
-
-
-def cookiebot_decision(consent, has_response, category):
-    """Cookiebot's `Cookiebot.consent` object: the category's flag once the shopper answered
-    (`Cookiebot.hasResponse`), else None (no answer yet)."""
-    if not prims.is_plain_object(consent):
-        return None
-    flag = prims.read_key(consent, category)
-    if flag == True:
-        return True
-    return False if has_response == True else None
-
-
-def onetrust_decision(active_groups, answered, category):
-    """OneTrust's `OnetrustActiveGroups` (`,C0001,C0004,`): True when the category is active;
-    False when it is not and the shopper answered (`OneTrust.IsAlertBoxClosed()`); else None."""
-    if not prims.is_string(active_groups):
-        return None
-    if prims.find(',' + active_groups + ',', ',' + category + ',') >= 0:
-        return True
-    return False if answered == True else None
-
-
-def gcm_decision(command, category):
-    """One Google Consent Mode command pushed to `dataLayer` (`['consent', 'default'|'update',
-    {analytics_storage: 'granted'|'denied'}]`, or gtag's `arguments` object): True / False for
-    what it says of the category, None when it says nothing. A `default` of denied is no answer
-    yet: the shopper has not been asked."""
-    if command == None or prims.read_key(command, 0) != 'consent':
-        return None
-    kind = prims.read_key(command, 1)
-    flags = prims.read_key(command, 2)
-    value = prims.read_key(flags, category) if prims.is_plain_object(flags) else None
-    if value == 'granted' and (kind == 'default' or kind == 'update'):
-        return True
-    if value == 'denied' and kind == 'update':
-        return False
-    return None

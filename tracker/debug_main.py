@@ -16,17 +16,17 @@ MARKER = '__ometria_tag__'
 
 
 def start():
-    tag = prims.read_key(browser.page_value(lambda: window.ometria), MARKER)
-    if tag == None or not prims.is_function(prims.read_key(tag, 'follow')):
+    running = prims.read_key(browser.page_value(lambda: window.ometria), MARKER)
+    if running == None or not prims.is_function(prims.read_key(running, 'follow')):
         return
-    drawing = overlay.Overlay(tag['account'])
+    drawing = overlay.Overlay(running['account'])
     view = debug_view.DebugView(lambda row: drawing.show(row),
                                 lambda text: browser.console_write('warn', text, None),
                                 lambda count: drawing.seen(count))
-    tag['follow'](lambda entry: view.take(entry))
+    running['follow'](lambda entry: view.take(entry))
 
 
 try:
     start()
-except:  # noqa: E722 -- the debug module must never break the page either
+except:  # the debug module must never break the page either
     pass

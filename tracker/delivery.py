@@ -5,7 +5,7 @@
 `window.ometria.__ometria_tag__.delivery` shows them in the browser console). Everything it
 touches comes in through `env` (`browser.BrowserEnv`; `tests/unit/fakes.FakeEnv` under CPython):
 clock, random, storage, transport, timers. `observe(event_ids, state)` is told each change of
-delivery state: 'queued', 'sending', 'sent', 'retrying', 'beacon', 'dropped'.
+delivery state (`journal.QUEUED`, `SENDING`, `SENT`, `RETRYING`, `BEACON`, `DROPPED`, `REFUSED`).
 
 How an event travels:
 1. `enqueue(events)` appends entries to this page's outbox and schedules a flush at once (a
@@ -30,15 +30,16 @@ How an event travels:
 Where storage is missing or throws, the same rules hold in memory for the page's life.
 
 Consent (`page.py`): `hold()` keeps events in the outbox without sending anything (consent
-pending; the env keeps storage in memory meanwhile), `send_again()` starts sending (consent given:
+pending; the env keeps storage in memory meanwhile), `release()` starts sending (consent given:
 what was held goes first, with its ids and times), `refuse()` drops what is held and everything
 after it (consent refused), and `forget()` empties the outbox (`ometria.forget()`).
 """
 
-from tracker import keys, outbox, prims
+from tracker import journal, keys, outbox, prims
 
 LEASE_MS = 60 * 1000
 ADOPT_INTERVAL_MS = 10 * 1000
+# What the page's delivery does with events (consent): send them, hold them, or refuse them.
 SENDING = 'sending'
 HOLDING = 'holding'
 REFUSING = 'refusing'
@@ -132,7 +133,7 @@ class Delivery:
                     if prims.is_list(entries):
                         added = outbox.merge_entries(self._entries, entries)
                         if len(added) > 0:
-                            self._observe(ids_of(added), 'queued')
+                            self._observe(ids_of(added), journal.QUEUED)
                     prims.append(orphans, key)
         if len(orphans) > 0:
             self._count_drops('cap', len(outbox.enforce_caps(self._entries)))
@@ -155,13 +156,13 @@ class Delivery:
         outbox.MAX_EVENT_BYTES. Returns the ids queued."""
         queued = []
         if self._mode == REFUSING:
-            self._observe(ids_of_events(new_events), 'refused')
+            self._observe(ids_of_events(new_events), journal.REFUSED)
             return queued
         for event in new_events:
             entry = outbox.new_entry(event)
             if entry == None:
                 self._count_drops('oversize', 1)
-                self._observe([event['id']], 'dropped')
+                self._observe([event['id']], journal.DROPPED)
             else:
                 prims.append(self._entries, entry)
                 prims.append(queued, event['id'])
@@ -169,9 +170,9 @@ class Delivery:
         dropped = outbox.enforce_caps(self._entries)
         if len(dropped) > 0:
             self._count_drops('cap', len(dropped))
-            self._observe(ids_of(dropped), 'dropped')
+            self._observe(ids_of(dropped), journal.DROPPED)
         if len(queued) > 0:
-            self._observe(queued, 'queued')
+            self._observe(queued, journal.QUEUED)
             self._schedule(0)
         return queued
 
@@ -195,7 +196,7 @@ class Delivery:
             entry['n'] = entry['n'] + 1
             self._busy[entry['e']['id']] = True
         self.stats['requests'] = self.stats['requests'] + 1
-        self._observe(ids_of(batch), 'sending')
+        self._observe(ids_of(batch), journal.SENDING)
         self._env.send(self._url, outbox.batch_body(self._account, now, batch),
                        lambda status, retry_after: self._answered(batch, status, retry_after))
 
@@ -219,24 +220,24 @@ class Delivery:
             self._set_backoff(outbox.after_failure(self._backoff, now, self._env.random(),
                                                    outbox.retry_after_ms(retry_after_header)))
             self._persist()
-            self._observe(ids_of(batch), 'retrying')
+            self._observe(ids_of(batch), journal.RETRYING)
             self._schedule(outbox.wait_until(self._backoff) - now)
             return
         if verdict == outbox.REJECTED and outbox.split_size(len(batch)) > 0:
             # A refused batch may hold one bad event among good ones: send it again in halves.
             self._batch_events = outbox.split_size(len(batch))
-            self._observe(ids_of(batch), 'queued')
+            self._observe(ids_of(batch), journal.QUEUED)
             self._schedule(0)
             return
         self._remove(batch)
         if verdict == outbox.ACCEPTED:
             self.stats['accepted'] = self.stats['accepted'] + len(batch)
-            self._observe(ids_of(batch), 'sent')
+            self._observe(ids_of(batch), journal.SENT)
             if len(self._entries) == 0:
                 self._batch_events = outbox.MAX_BATCH_EVENTS
         else:
             self._count_drops('rejected', len(batch))
-            self._observe(ids_of(batch), 'dropped')
+            self._observe(ids_of(batch), journal.DROPPED)
             self._batch_events = outbox.MAX_BATCH_EVENTS
         if not outbox.is_clear(self._backoff):
             self._set_backoff(outbox.no_backoff())
@@ -271,7 +272,7 @@ class Delivery:
                 self._env.beacon(self._url, body)
                 # The events stay in the outbox, unconfirmed: if this page lives on they are sent
                 # again normally, else a later page sends them (the collector keeps one copy).
-                self._observe(ids_of(batch), 'beacon')
+                self._observe(ids_of(batch), journal.BEACON)
         self._persist()
 
     def resume(self):
@@ -291,7 +292,8 @@ class Delivery:
     def hold(self):
         self._mode = HOLDING
 
-    def send_again(self):
+    def release(self):
+        """Consent given: send what was held (first, with its ids and times) and what comes next."""
         self._mode = SENDING
         self._adopt()
         self._schedule(0)
@@ -301,7 +303,7 @@ class Delivery:
         self.forget()
 
     def forget(self):
-        self._observe(ids_of(self._entries), 'refused')
+        self._observe(ids_of(self._entries), journal.REFUSED)
         self._entries = []
         self._busy = {}
         self._beaconed = {}

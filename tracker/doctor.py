@@ -99,6 +99,65 @@ TEXTS = {
 }
 
 
+# The words of each code whose text depends on its arguments `a`.
+WORDS = {
+    'new_session': lambda a: 'NEW SESSION: ' + a[0],
+    'existing_session': lambda a: 'EXISTING SESSION: ' + a[0],
+    'identified': lambda a: 'Identified: ' + a[0],
+    'changed_identity': lambda a: 'CHANGED IDENTITY: ' + a[0] + ' -> ' + a[1],
+    'identified_by': lambda a: 'Identified from the landing URL (' + a[0] + ')',
+    'form_identity': lambda a: ('Identified from a form field (' +
+                                ('observeEmailInputs' if a[0] == 'observe' else 'form opt-in') + ')'),
+    'source_changed': lambda a: 'SOURCE CHANGED: ' + source_text(a[0]),
+    'source_continued': lambda a: 'SOURCE CONTINUED: ' + source_text(a[0]),
+    'consent': lambda a: 'CONSENT: ' + a[0],
+    'forgotten': lambda a: 'Forgotten: the visitor ids, identity, basket memory and outbox were deleted',
+    'consent_pending': lambda a: (
+        'This account needs the shopper\'s consent and this page got no answer: nothing was stored or sent. ' +
+        ('Check that the consent tool (' + a[0] + ') runs on the page and has the category set for Ometria.'
+         if len(a[0]) > 0 else 'Call ometria.setConsent(true) or ometria.setConsent(false) when the shopper '
+         'answers the consent banner.')),
+    'unknown_consent_tool': lambda a: ('The account names the consent tool ' + describe(a[0]) + ', which this tag '
+                                       'does not know: it waits for ometria.setConsent(true) or (false).'),
+    'ommage': lambda a: 'Magento cookie (ommage): ' + a[0],
+    'too_large': lambda a: a[0] + ' is larger than ' + number(a[1]) + ' bytes as JSON: ignored',
+    'not_stage': lambda a: 'stage ' + describe(a[0]) + ' is not a checkout stage (a string or a number)',
+    'line_bad': lambda a: 'addLineItem(' + describe(a[0]) + ', ...): line ignored',
+    'basket_full': lambda a: 'a basket holds at most ' + number(a[0]) + ' lines: line ignored',
+    'not_basket': lambda a: 'setBasket needs an ometria.Basket, got ' + describe(a[0]) + ': nothing sent',
+    'setter_failed': lambda a: 'Basket.' + a[0] + ' failed inside the tag and was ignored (please report this)',
+    'not_identity': lambda a: 'identify ' + describe(a[0]) + ' is neither an email address nor omid:<id>: nothing sent',
+    'add_bad': lambda a: 'trackAddToBasket(' + describe(a[0]) + ', ...): nothing sent',
+    'same_identity': lambda a: 'identify: ' + a[0] + ' is already the identity: nothing sent',
+    'order_seen': lambda a: 'trackTransaction: order ' + a[0] + ' was already recorded: nothing sent',
+    'too_many_held': lambda a: (number(a[0]) + ' calls were made before ometria.init(): they are sent now, without '
+                                'waiting for the pageview. Call ometria.init(pageType, pageData, storeId) first.'),
+    'unknown_page_type': lambda a: ('Unknown page type ' + describe(a[0]) + ': use one of ' +
+                                    prims.join(KNOWN_PAGE_TYPES, ', ') + ' (it is recorded as given).'),
+    'onload_failed': lambda a: ('ometria.onLoad threw "' + a[0] + '": the calls it made before the error were recorded, '
+                                'the rest were not. Fix the error (a typo such as ometria.idenfiy?).'),
+    'onloaded_failed': lambda a: 'window.onOmetriaLoaded threw "' + a[0] + '"; the tag carries on.',
+    'internal_error': lambda a: 'ometria.' + a[0] + ' failed inside the tag and was ignored (please report this).',
+    'legacy_cookie': lambda a: 'Visitor id ' + a[0] + ' taken over from an older Ometria cookie',
+    'ommage_bad': lambda a: 'ommage cookie: command ' + describe(a[0]) + ' not understood: ignored',
+    'ommage_long': lambda a: 'ommage cookie of ' + number(a[0]) + ' characters: ignored',
+    'ommage_many': lambda a: 'ommage cookie: more than ' + number(a[0]) + ' commands: the rest ignored',
+    'linked': lambda a: 'linkSession: the session is ' + ('' if a[0] == True else 'not ') + 'linked to a server-side session',
+    'form_without_identify': lambda a: (
+        'A form holding the email address ' + describe(a[0]) + ' was submitted and no ometria.identify followed: the '
+        'sign-up hook is broken. Call ometria.identify(email) when the form is sent, use '
+        'ometria.observeEmailInputs(selector), or turn on the account\'s identify_forms.'),
+    'unsupported': lambda a: ('ometria.' + a[0] + ' is not supported by this tag: nothing was sent. Post the form to '
+                              'your own endpoint and call ometria.identify(email).'),
+    'bad_selector': lambda a: 'observeEmailInputs needs a CSS selector, got ' + describe(a[0]) + ': nothing watched',
+    'currency': lambda a: ('Currency ' + describe(a[0]) + ' is not a three-letter ISO 4217 code: pass '
+                           'setTotal(total, "GBP") (or your currency code).'),
+    'basket_total': lambda a: ('Basket total ' + number(a[0]) + ' differs from its lines (prices add up to ' +
+                               money_text(a[1]) + ', price x quantity to ' + money_text(a[2]) +
+                               '): pass the basket total, and each line\'s unit price or line total.'),
+}
+
+
 def line_text(kind, code, args):
     """The text of a journal entry of `kind` with `code` and `args` (see the module docstring)."""
     if kind == 'event':
@@ -108,94 +167,10 @@ def line_text(kind, code, args):
         return 'Event: ' + code + ' (' + (label if prims.is_string(label) else number(label)) + ')'
     if prims.has_key(TEXTS, code):
         return TEXTS[code]
-    if code == 'new_session':
-        return 'NEW SESSION: ' + args[0]
-    if code == 'existing_session':
-        return 'EXISTING SESSION: ' + args[0]
-    if code == 'identified':
-        return 'Identified: ' + args[0]
-    if code == 'changed_identity':
-        return 'CHANGED IDENTITY: ' + args[0] + ' -> ' + args[1]
-    if code == 'identified_by':
-        return 'Identified from the landing URL (' + args[0] + ')'
-    if code == 'form_identity':
-        return 'Identified from a form field (' + ('observeEmailInputs' if args[0] == 'observe' else 'form opt-in') + ')'
-    if code == 'source_changed' or code == 'source_continued':
-        return ('SOURCE CHANGED: ' if code == 'source_changed' else 'SOURCE CONTINUED: ') + source_text(args[0])
-    if code == 'consent':
-        return 'CONSENT: ' + args[0]
-    if code == 'forgotten':
-        return 'Forgotten: the visitor ids, identity, basket memory and outbox were deleted'
-    if code == 'consent_pending':
-        return ('This account needs the shopper\'s consent and this page got no answer: nothing was stored or sent. '
-                + ('Check that the consent tool (' + args[0] + ') runs on the page and has the category set for Ometria.'
-                   if len(args[0]) > 0 else 'Call ometria.setConsent(true) or ometria.setConsent(false) when the shopper '
-                   'answers the consent banner.'))
-    if code == 'ommage':
-        return 'Magento cookie (ommage): ' + args[0]
+    if prims.has_key(WORDS, code):
+        return WORDS[code](args)
     fields = field_text(code, args)
-    if fields != None:
-        return fields
-    if code == 'too_large':
-        return args[0] + ' is larger than ' + number(args[1]) + ' bytes as JSON: ignored'
-    if code == 'not_stage':
-        return 'stage ' + describe(args[0]) + ' is not a checkout stage (a string or a number)'
-    if code == 'line_bad':
-        return 'addLineItem(' + describe(args[0]) + ', ...): line ignored'
-    if code == 'basket_full':
-        return 'a basket holds at most ' + number(args[0]) + ' lines: line ignored'
-    if code == 'not_basket':
-        return 'setBasket needs an ometria.Basket, got ' + describe(args[0]) + ': nothing sent'
-    if code == 'setter_failed':
-        return 'Basket.' + args[0] + ' failed inside the tag and was ignored (please report this)'
-    if code == 'not_identity':
-        return 'identify ' + describe(args[0]) + ' is neither an email address nor omid:<id>: nothing sent'
-    if code == 'add_bad':
-        return 'trackAddToBasket(' + describe(args[0]) + ', ...): nothing sent'
-    if code == 'same_identity':
-        return 'identify: ' + args[0] + ' is already the identity: nothing sent'
-    if code == 'order_seen':
-        return 'trackTransaction: order ' + args[0] + ' was already recorded: nothing sent'
-    if code == 'too_many_held':
-        return (number(args[0]) + ' calls were made before ometria.init(): they are sent now, without waiting '
-                'for the pageview. Call ometria.init(pageType, pageData, storeId) first.')
-    if code == 'unknown_page_type':
-        return ('Unknown page type ' + describe(args[0]) + ': use one of ' + prims.join(KNOWN_PAGE_TYPES, ', ') +
-                ' (it is recorded as given).')
-    if code == 'onload_failed':
-        return ('ometria.onLoad threw "' + args[0] + '": the calls it made before the error were recorded, the '
-                'rest were not. Fix the error (a typo such as ometria.idenfiy?).')
-    if code == 'onloaded_failed':
-        return 'window.onOmetriaLoaded threw "' + args[0] + '"; the tag carries on.'
-    if code == 'internal_error':
-        return 'ometria.' + args[0] + ' failed inside the tag and was ignored (please report this).'
-    if code == 'legacy_cookie':
-        return 'Visitor id ' + args[0] + ' taken over from an older Ometria cookie'
-    if code == 'ommage_bad':
-        return 'ommage cookie: command ' + describe(args[0]) + ' not understood: ignored'
-    if code == 'ommage_long':
-        return 'ommage cookie of ' + number(args[0]) + ' characters: ignored'
-    if code == 'ommage_many':
-        return 'ommage cookie: more than ' + number(args[0]) + ' commands: the rest ignored'
-    if code == 'linked':
-        return 'linkSession: the session is ' + ('' if args[0] == True else 'not ') + 'linked to a server-side session'
-    if code == 'form_without_identify':
-        return ('A form holding the email address ' + describe(args[0]) + ' was submitted and no ometria.identify '
-                'followed: the sign-up hook is broken. Call ometria.identify(email) when the form is sent, use '
-                'ometria.observeEmailInputs(selector), or turn on the account\'s identify_forms.')
-    if code == 'unsupported':
-        return ('ometria.' + args[0] + ' is not supported by this tag: nothing was sent. Post the form to your own '
-                'endpoint and call ometria.identify(email).')
-    if code == 'bad_selector':
-        return 'observeEmailInputs needs a CSS selector, got ' + describe(args[0]) + ': nothing watched'
-    if code == 'currency':
-        return ('Currency ' + describe(args[0]) + ' is not a three-letter ISO 4217 code: pass '
-                'setTotal(total, "GBP") (or your currency code).')
-    if code == 'basket_total':
-        return ('Basket total ' + number(args[0]) + ' differs from its lines (prices add up to ' +
-                money_text(args[1]) + ', price x quantity to ' + money_text(args[2]) +
-                '): pass the basket total, and each line\'s unit price or line total.')
-    return code
+    return fields if fields != None else code
 
 
 def source_text(source):

@@ -1,8 +1,9 @@
 """The tag's verbs: what each API call records, as the spec, the deployed tag and real stores need.
 
-`Engine(env, settings, delivery, journal, publish)` has the calls behind the public API and the
-page's `start` and `settle`. It holds no browser object: time, cookies, storage, URLs and ids
-come from `env`; events go to `delivery.enqueue`; what happened to the journal; `publish(name,
+`Engine(env, hooks, settings, delivery, journal, publish)` has the calls behind the public API and
+the page's `start` and `settle`. It holds no browser object: time, cookies, storage, URLs and ids
+come from `env`, the data layer, the address bar and the store's callbacks from `hooks`; events
+go to `delivery.enqueue`; what happened to the journal; `publish(name,
 value)` sets a property of the public `ometria` object (`basket`).
 
 Who owns what:
@@ -36,6 +37,7 @@ from tracker import (
     gate,
     identity,
     keys,
+    limits,
     memory,
     ommage,
     prims,
@@ -45,8 +47,6 @@ from tracker import (
 
 MAX_PAGE_DATA_BYTES = 8 * 1024
 MAX_PROFILE_BYTES = 2 * 1024
-MAX_PAGE_TYPE_LENGTH = 64
-MAX_CUSTOM_TYPE_LENGTH = 32
 TRACK_CALLBACK_DELAY_MS = 250
 
 
@@ -54,8 +54,9 @@ class Engine:
     """The verbs of one page; see the module docstring. `settings` holds 'account_id' and
     'cookie_domain'."""
 
-    def __init__(self, env, settings, delivery, journal, publish):
+    def __init__(self, env, hooks, settings, delivery, journal, publish):
         self._env = env
+        self._hooks = hooks
         self._account = settings['account_id']
         self._journal = journal
         self._publish = publish
@@ -111,7 +112,7 @@ class Engine:
             self._journal.line('not_identified', [], None)
         found = channels.identity_from_url(href)
         if found != None:
-            env.replace_url(found['clean_url'])
+            self._hooks.replace_url(found['clean_url'])
             if found['identity'] == None:
                 self._journal.refuse(found['notes'])
             else:
@@ -140,7 +141,7 @@ class Engine:
 
     def init(self, page_type, page_data, store_id):
         """A pageview. `page_type` undefined (`init()`) with a data layer present re-reads it."""
-        raw = self._env.raw_data()
+        raw = self._hooks.raw_data()
         if prims.is_undefined(page_type) and raw != None and self._next_type == None:
             self.init_from_data_layer(raw)
             return
@@ -173,7 +174,7 @@ class Engine:
         notes = []
         kind = None
         if page_type != None:
-            kind = coerce.coerce_text(page_type, 'page type', MAX_PAGE_TYPE_LENGTH, notes)
+            kind = coerce.coerce_text(page_type, 'page type', limits.MAX_PAGE_TYPE_LENGTH, notes)
         data = coerce.coerce_object(page_data, 'page data', MAX_PAGE_DATA_BYTES, notes)
         if data == None:
             data = {}
@@ -383,7 +384,7 @@ class Engine:
         """`track(type, data, callback)`: a store's own event; `callback` is called about
         TRACK_CALLBACK_DELAY_MS later (sent or not: the deployed tag does the same)."""
         notes = []
-        kind = coerce.coerce_text(custom_type, 'event type', MAX_CUSTOM_TYPE_LENGTH, notes)
+        kind = coerce.coerce_text(custom_type, 'event type', limits.MAX_CUSTOM_TYPE_LENGTH, notes)
         if kind == None:
             prims.append(notes, ['track_no_type'])
             self._journal.refuse(notes)
@@ -393,8 +394,8 @@ class Engine:
             self._record('custom', {'custom_type': kind, 'data': fields if fields != None else {}}, kind,
                          {'custom_type': kind, 'data': fields})
         if prims.is_function(callback):
-            env = self._env
-            env.set_timer(lambda: env.call_method(None, callback), TRACK_CALLBACK_DELAY_MS)
+            hooks = self._hooks
+            self._env.set_timer(lambda: hooks.call_method(None, callback), TRACK_CALLBACK_DELAY_MS)
 
     def forget(self):
         """`ometria.forget()`, after the browser's storage and cookie were erased: this page forgets

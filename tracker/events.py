@@ -12,23 +12,22 @@ Every event: `id` (UUID v4), `type`, `ts` (ms), `cid`, `sid`, `uid` (or null), `
 | checkout    | stage                                   |
 | transaction | order_id                                |
 
-Pure: imports only `prims`.
+Pure: imports only `prims` and `limits`.
 """
 
-from tracker import prims
+from tracker import limits, prims
 
 PROTOCOL_VERSION = 1
-MAX_URL_LENGTH = 4096
 
 
 def page_url(href):
-    """`href` without its `#fragment`, cut to MAX_URL_LENGTH characters."""
+    """`href` without its `#fragment`, cut to limits.MAX_URL_LENGTH characters."""
     if not prims.is_string(href):
         return ''
     cut = prims.find(href, '#')
     if cut >= 0:
         href = prims.substring(href, 0, cut)
-    return prims.substring(href, 0, MAX_URL_LENGTH)
+    return prims.substring(href, 0, limits.MAX_URL_LENGTH)
 
 
 def make_event(event_id, event_type, context, fields):

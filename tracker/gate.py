@@ -8,7 +8,7 @@ looping before `init` cannot grow the tag's memory (the outbox's caps apply from
 Pure: events go to `deliver(events)`, warnings to the journal.
 """
 
-from tracker import prims
+from tracker import journal, prims
 
 MAX_HELD_EVENTS = 100
 
@@ -34,7 +34,7 @@ class Gate:
             self._deliver([event])
             return
         prims.append(self._held, event)
-        self._journal.state([event['id']], 'held')
+        self._journal.state([event['id']], journal.HELD)
         if len(self._held) >= MAX_HELD_EVENTS:
             self._released = True
             self._journal.warn(['too_many_held', MAX_HELD_EVENTS])

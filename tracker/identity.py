@@ -1,15 +1,14 @@
 """Who the visitor is: the values `ometria.identify` accepts.
 
-Pure: imports only `prims` and `coerce`.
+Pure: imports only `prims`, `coerce` and `limits`.
 """
 
-from tracker import coerce, prims
+from tracker import coerce, limits, prims
 
-MAX_EMAIL_LENGTH = 320
-# Something@something.tld, no spaces: the shape of an address, not RFC 5322. The collector checks
-# the same pattern (collector/models.py), so what the tag accepts the collector stores.
-EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+[.][^\\s@]+$'
-PROFILE_ID_PATTERN = '^omid:[^\\s]+$'
+# The collector checks the same patterns (collector/models.py, from the same table), so what the
+# tag accepts the collector stores.
+EMAIL_PATTERN = limits.anchored(limits.EMAIL_SOURCE)
+PROFILE_ID_PATTERN = limits.anchored(limits.PROFILE_ID_SOURCE)
 
 
 def valid_identity(value, notes):
@@ -18,7 +17,7 @@ def valid_identity(value, notes):
     non-strings, malformed addresses) gives None and a note."""
     if prims.is_string(value):
         text = prims.trim(value)
-        if len(text) > 0 and len(text) <= MAX_EMAIL_LENGTH:
+        if len(text) > 0 and len(text) <= limits.MAX_IDENTITY_LENGTH:
             text = coerce.clean_text(text)
             if prims.matches(EMAIL_PATTERN, text) or prims.matches(PROFILE_ID_PATTERN, text):
                 return text

@@ -22,6 +22,15 @@ Pure: imports only `prims`.
 from tracker import prims
 
 MAX_JOURNAL_ENTRIES = 500
+# The delivery states an event's entry goes through (`state`), the overlay's badges.
+HELD = 'held'
+QUEUED = 'queued'
+SENDING = 'sending'
+SENT = 'sent'
+RETRYING = 'retrying'
+BEACON = 'beacon'
+DROPPED = 'dropped'
+REFUSED = 'refused'
 
 
 class Journal:
@@ -78,8 +87,8 @@ class Journal:
         self._add('check', code, [], details, None)
 
     def state(self, event_ids, state):
-        """A change of delivery state: 'held', 'queued', 'sending', 'sent', 'retrying', 'beacon',
-        'dropped'."""
+        """A change of delivery state: HELD, QUEUED, SENDING, SENT, RETRYING, BEACON, DROPPED or
+        REFUSED."""
         if not self._enabled:
             return
         for event_id in event_ids:

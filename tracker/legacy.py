@@ -2,7 +2,8 @@
 
 - `OMuser`: `cid|sid|slt|nses|src` (the visitor id first);
 - `OMud`: JSON `{"id": ...}`;
-- the `ometria` cookie itself may hold `2_` followed by a URI-encoded `k=v&...` string.
+(the `ometria` cookie itself may hold `2_` followed by a URI-encoded `k=v&...` string:
+`session.read_visitor` reads that).
 
 The tag moves the visitor id into its own `ometria` cookie and deletes the old ones.
 
@@ -12,14 +13,6 @@ Pure: imports only `prims` and `session`.
 from tracker import prims, session
 
 OLD_COOKIES = ['OMuser', 'OMud']
-PREFIX_V2 = '2_'
-
-
-def current_value(text):
-    """The `ometria` cookie's `k=v&...` text, with a `2_` prefixed value unwrapped."""
-    if prims.is_string(text) and prims.starts_with(text, PREFIX_V2):
-        return prims.url_decode(prims.substring(text, len(PREFIX_V2), None))
-    return text
 
 
 def old_visitor_id(omuser, omud):

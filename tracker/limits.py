@@ -26,6 +26,8 @@ MAX_SOURCE_FIELD_LENGTH = 256
 EMAIL_SOURCE = '[^\\s@\\x00-\\x1f\\x7f]+@[^\\s@\\x00-\\x1f\\x7f]+[.][^\\s@\\x00-\\x1f\\x7f]+'
 # An Ometria profile id, written `omid:<id>`.
 PROFILE_ID_SOURCE = 'omid:[^\\s\\x00-\\x1f\\x7f]+'
+# Account ids: they become file names and URL path segments, so nothing else is allowed.
+ACCOUNT_ID_SOURCE = '[A-Za-z0-9_-]{1,64}'
 # Visitor and session ids (the tag makes UUIDs; older tags' ids are kept when they fit).
 VISITOR_ID_SOURCE = '[A-Za-z0-9_-]{1,64}'
 

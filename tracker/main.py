@@ -24,7 +24,7 @@ def __pragma__(*args):
     return None
 # __pragma__ ('noskip')
 
-from tracker import browser, config, journal, page, prims
+from tracker import browser, browser_hooks, config, journal, page, prims
 
 DEBUG_FILE = 'ometria.debug.js'
 MARKER = '__ometria_tag__'
@@ -89,7 +89,7 @@ def load_debug_module(url):
         script.integrity = config.DEBUG_INTEGRITY
         script.src = url
         document.head.appendChild(script)
-    except:  # noqa: E722 -- no debug module: the page goes on
+    except:  # no debug module: the page goes on
         pass
 
 
@@ -101,54 +101,54 @@ def start():
             running['loaded_again']()
             return
     target = public_object(existing)
-    env = browser.BrowserEnv(target)
+    env = browser.BrowserEnv()
     debug_on = debug_switch(env)
     # Read now or never (`currentScript` is set only while this file runs), and only when needed:
     # it is not free.
     tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on else None
-    log = journal.Journal(debug_on)
+    page_journal = journal.Journal(debug_on)
     settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
                 'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS,
                 'consent': config.CONSENT}
-    tag = page.Page(env, target, settings, log)
+    this_page = page.Page(env, browser_hooks.BrowserHooks(target), target, settings, page_journal)
     # What the debug module (a separate file) and support engineers reach: quoted names only.
     Object.defineProperty(target, MARKER, {
         'value': {
-            'loaded_again': lambda: log.warn(['loaded_twice']),
-            'follow': lambda listener: log.follow(listener),
-            'size': lambda: len(log.entries()),
+            'loaded_again': lambda: page_journal.warn(['loaded_twice']),
+            'follow': lambda listener: page_journal.follow(listener),
+            'size': lambda: len(page_journal.entries()),
             'account': config.ACCOUNT_ID,
-            'delivery': tag.delivery.stats,
+            'delivery': this_page.delivery.stats,
         },
         'enumerable': False,
         'configurable': False,
     })
     window.ometria = target
-    tag.start()
+    this_page.start()
 
     def on_visibility(event):
         if window.document.visibilityState == 'hidden':
-            tag.hidden()
+            this_page.hidden()
         else:
-            tag.shown()
+            this_page.shown()
 
     def on_pageshow(event):
         if event.persisted:
-            tag.restored()
+            this_page.restored()
 
-    browser.listen(window, 'pagehide', lambda event: tag.left())
+    browser.listen(window, 'pagehide', lambda event: this_page.left())
     browser.listen(window.document, 'visibilitychange', on_visibility)
     browser.listen(window, 'pageshow', on_pageshow)
-    browser.listen(window, 'online', lambda event: tag.online())
+    browser.listen(window, 'online', lambda event: this_page.online())
     if window.document.readyState == 'complete':
-        tag.loaded()
+        this_page.loaded()
     else:
-        browser.listen(window, 'load', lambda event: tag.loaded())
+        browser.listen(window, 'load', lambda event: this_page.loaded())
     if debug_on:
         load_debug_module(debug_file_url(tag_src))
 
 
 try:
     start()
-except:  # noqa: E722 -- the tag must never break the page it runs on
+except:  # the tag must never break the page it runs on
     pass

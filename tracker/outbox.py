@@ -20,12 +20,12 @@ Backoff: the delivery's waiting state, shared by the store's pages, is a plain o
 {'failures', 'retry_at', 'hold_until'} (ms since the epoch), changed only by the pure transitions
 below (`after_failure`, `cleared`, `page_loaded`, `back_online`).
 
-Pure: imports only `prims` and `events`.
+Pure: imports only `prims`, `events` and `limits`.
 """
 
-from tracker import events, prims
+from tracker import events, limits, prims
 
-MAX_BATCH_EVENTS = 100
+MAX_BATCH_EVENTS = limits.MAX_EVENTS_PER_BATCH
 MAX_BATCH_BYTES = 48 * 1024
 MAX_EVENT_BYTES = 32 * 1024
 UNLOAD_BUDGET_BYTES = 60 * 1024

@@ -18,15 +18,16 @@ registered. Browser edge of the debug module (`ometria.debug.js`), loaded only i
 window = None
 # __pragma__ ('noskip')
 
-from tracker import browser, prims
+from tracker import browser, journal, prims
 
 HOST_TAG = 'ometria-debug'
 VIEW_KEY = 'ometria:overlay'
 KIND_COLORS = {'info': '#e8eaed', 'event': '#8ab4f8', 'warn': '#fdd663', 'note': '#9aa0a6'}
-STATE_LABELS = {'held': 'held until init', 'queued': 'queued', 'sending': 'sending', 'sent': 'sent',
-                'retrying': 'retrying', 'beacon': 'sent by beacon', 'dropped': 'dropped',
-                'refused': 'not sent: no consent'}
-STATE_COLORS = {'sent': '#81c995', 'retrying': '#fdd663', 'dropped': '#f28b82', 'beacon': '#81c995'}
+STATE_LABELS = {journal.HELD: 'held until init', journal.QUEUED: 'queued', journal.SENDING: 'sending',
+                journal.SENT: 'sent', journal.RETRYING: 'retrying', journal.BEACON: 'sent by beacon',
+                journal.DROPPED: 'dropped', journal.REFUSED: 'not sent: no consent'}
+STATE_COLORS = {journal.SENT: '#81c995', journal.RETRYING: '#fdd663', journal.DROPPED: '#f28b82',
+                journal.BEACON: '#81c995'}
 
 
 def style(element, rules):
@@ -43,7 +44,7 @@ def read_view():
         if prims.is_plain_object(saved):
             view['collapsed'] = prims.read_key(saved, 'collapsed') == True
             view['dock'] = 'bottom' if prims.read_key(saved, 'dock') == 'bottom' else 'top'
-    except:  # noqa: E722 -- storage may be blocked: default view
+    except:  # storage may be blocked: default view
         pass
     return view
 
@@ -51,7 +52,7 @@ def read_view():
 def save_view(view):
     try:
         window.sessionStorage.setItem(VIEW_KEY, prims.to_json(view))
-    except:  # noqa: E722
+    except:
         pass
 
 
@@ -189,7 +190,7 @@ class Overlay:
             if len(self._pending) > 0:
                 self._flush_pending()
             self._draw(entry)
-        except:  # noqa: E722
+        except:
             pass
 
     def seen(self, count):
@@ -197,5 +198,5 @@ class Overlay:
         try:
             if len(self._pending) == 0:
                 self._mark_seen()
-        except:  # noqa: E722
+        except:
             pass

@@ -2,7 +2,7 @@
 and owns the page's lifecycle as handlers that the browser edge (`main.py`) binds to the page's
 events, and that the CPython tests call in the same order.
 
-`Page(env, target, settings, journal)`, then `start()`:
+`Page(env, hooks, target, settings, journal)`, then `start()`:
 1. publishes the API's functions on `target` (the public `ometria` object), replacing any stub
    of the same name and keeping every other property;
 2. starts delivery (adopting what earlier pages left) and the engine (session, identity);
@@ -29,7 +29,8 @@ identifies the visitor. In debug mode, a form holding an email that is submitted
 following it gets a warning: the broken hook shows the moment it breaks.
 
 `settings`: 'account_id', 'collector_url', 'cookie_domain', 'identify_forms', 'consent'. Pure:
-everything from the browser arrives in `env`.
+everything from the browser arrives in `env` (the environment: `browser.py`) and `hooks` (what
+the page's own code offers: `browser_hooks.py`).
 """
 
 from tracker import api, consent, delivery, engine, keys, prims, session
@@ -44,8 +45,9 @@ FORM_CHECK_DELAY_MS = 1500
 class Page:
     """The tag on one page; see the module docstring."""
 
-    def __init__(self, env, target, settings, journal):
+    def __init__(self, env, hooks, target, settings, journal):
         self._env = env
+        self._hooks = hooks
         self._target = target
         self._journal = journal
         self.delivery = delivery.Delivery(env, settings['account_id'], settings['collector_url'],
@@ -54,7 +56,7 @@ class Page:
         def publish(name, value):
             target[name] = value
 
-        self.engine = engine.Engine(env, settings, self.delivery, journal, publish)
+        self.engine = engine.Engine(env, hooks, settings, self.delivery, journal, publish)
         # Compared here, not where the setting is defined: a comparison with the sentinel's own text
         # would be folded away by the minifier before the setting is stamped in.
         self._identify_forms = settings['identify_forms'] == '1'
@@ -63,10 +65,7 @@ class Page:
         self._consent = consent.settings_from(settings['consent'])
         self._consent_cookie = consent.cookie_name(env.href())
         self._consent_state = consent.GRANTED
-        self._api = api.make_api(self.engine, journal, {'observe_inputs': lambda selector: self.observe_inputs(selector),
-                                                        'set_debug': lambda on: self.set_debug(on),
-                                                        'set_consent': lambda granted: self.set_consent(granted),
-                                                        'forget': lambda: self.forget()})
+        self._api = api.make_api(self, journal)
 
     def start(self):
         env = self._env
@@ -74,7 +73,7 @@ class Page:
             self._target[name] = self._api[name]
         own = env.read_cookie(self._consent_cookie)
         shared = env.read_cookie(consent.COOKIE_NAME) if self._consent_cookie != consent.COOKIE_NAME else None
-        state = consent.initial_state(self._consent, consent.remembered_choice(own, shared), env.gpc())
+        state = consent.initial_state(self._consent, consent.remembered_choice(own, shared), self._hooks.gpc())
         self._consent_state = state
         if state != consent.GRANTED:
             env.hold()
@@ -87,13 +86,15 @@ class Page:
         self.delivery.start()
         self.engine.start()
         self._watch_forms()
-        if self._consent['required'] and len(self._consent['tool']) > 0:
-            env.watch_consent(self._consent['tool'], self._consent['category'], lambda granted: self.set_consent(granted))
-        raw = self._env.raw_data()
+        tool = self._consent['tool']
+        if self._consent['required'] and len(tool) > 0 and \
+                not self._hooks.watch_consent(tool, self._consent['category'], lambda granted: self.set_consent(granted)):
+            self._journal.warn(['unknown_consent_tool', tool])
+        raw = self._hooks.raw_data()
         if raw != None:
             try:
                 self.engine.init_from_data_layer(raw)
-            except:  # noqa: E722 -- never let a data layer break the start
+            except:  # never let a data layer break the start
                 self._journal.warn(['internal_error', 'init'])
         self._run_hooks()
 
@@ -101,26 +102,26 @@ class Page:
         """`target.onLoad()`, then `onOmetriaLoaded()`, each guarded."""
         hook = prims.read_key(self._target, 'onLoad')
         if prims.is_function(hook):
-            problem = self._env.call_method(self._target, hook)
+            problem = self._hooks.call_method(self._target, hook)
             if problem != None:
                 self._journal.warn(['onload_failed', problem])
-        loaded = self._env.global_function('onOmetriaLoaded')
+        loaded = self._hooks.global_function('onOmetriaLoaded')
         if loaded != None:
-            problem = self._env.call_method(None, loaded)
+            problem = self._hooks.call_method(None, loaded)
             if problem != None:
                 self._journal.warn(['onloaded_failed', problem])
 
     def _watch_forms(self):
-        env = self._env
-        tag = self.engine
+        hooks = self._hooks
+        verbs = self.engine
         if self._identify_forms:
-            env.watch_changes(None, lambda value: tag.identify_from_form(value, 'form'))
-            env.watch_submits(lambda value: tag.identify_from_form(value, 'form'))
+            hooks.watch_changes(None, lambda value: verbs.identify_from_form(value, 'form'))
+            hooks.watch_submits(lambda value: verbs.identify_from_form(value, 'form'))
         elif self._journal.enabled():
             def submitted(value):
-                tag.form_submitted(value)
-                env.set_timer(lambda: tag.form_check(), FORM_CHECK_DELAY_MS)
-            env.watch_submits(submitted)
+                verbs.form_submitted(value)
+                self._env.set_timer(lambda: verbs.form_check(), FORM_CHECK_DELAY_MS)
+            hooks.watch_submits(submitted)
 
     def observe_inputs(self, selector):
         """`observeEmailInputs(selector)`: a valid email typed into an input matching `selector`
@@ -128,8 +129,8 @@ class Page:
         if not prims.is_string(selector) or len(selector) == 0:
             self._journal.warn(['bad_selector', selector])
             return
-        tag = self.engine
-        self._env.watch_changes(selector, lambda value: tag.identify_from_form(value, 'observe'))
+        verbs = self.engine
+        self._hooks.watch_changes(selector, lambda value: verbs.identify_from_form(value, 'observe'))
 
     def set_consent(self, granted):
         """The shopper's choice (`ometria.setConsent(bool)`, or the consent tool): see the module
@@ -145,7 +146,7 @@ class Page:
         self._journal.line('consent', [state], None)
         if state == consent.GRANTED:
             env.release()
-            self.delivery.send_again()
+            self.delivery.release()
             return
         if previous == consent.GRANTED:
             self.forget()
@@ -166,7 +167,7 @@ class Page:
         """`setDebugLogging(bool)`: the debug switch's cookie (a day) set or cleared, then a reload."""
         self._env.write_necessary_cookie(DEBUG_COOKIE, '1' if on == True else '', DEBUG_COOKIE_MAX_AGE_S if on == True else 0,
                                          None)
-        self._env.reload()
+        self._hooks.reload()
 
     def settle(self):
         self.engine.settle()

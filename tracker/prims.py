@@ -201,7 +201,7 @@ def url_decode(text):
     # __pragma__ ('noskip')
     try:
         return decodeURIComponent(text)
-    except:  # noqa: E722 -- JS errors are not Python exceptions
+    except:  # JS errors are not Python exceptions
         return text
 
 
@@ -365,7 +365,7 @@ def from_json(text):
     # __pragma__ ('noskip')
     try:
         return JSON.parse(text)
-    except:  # noqa: E722 -- JS errors are not Python exceptions
+    except:  # JS errors are not Python exceptions
         return None
 
 
@@ -432,7 +432,7 @@ def read_key(value, key):
     # __pragma__ ('noskip')
     try:
         return value[key]
-    except:  # noqa: E722 -- JS errors are not Python exceptions
+    except:  # JS errors are not Python exceptions
         return None
 
 

@@ -7,10 +7,10 @@ a stored time, not the cookie's expiry, so it behaves the same under a test's fa
 marks the visitor's first session (`ometria.isNewVisitor()`). A value an older tag wrote with a
 `2_` prefix is read too (`legacy.py`).
 
-Pure: imports only `prims`. Reading and writing the cookie is the browser edge's job.
+Pure: imports only `prims` and `limits`. Reading and writing the cookie is the browser edge's job.
 """
 
-from tracker import prims
+from tracker import limits, prims
 
 COOKIE_NAME = 'ometria'
 COOKIE_MAX_AGE_S = 365 * 24 * 3600
@@ -18,7 +18,7 @@ SESSION_IDLE_TIMEOUT_MS = 30 * 60 * 1000
 # `seen` is rewritten at most this often while a session continues: a burst of calls costs one
 # cookie write, and the 30-minute rule loses at most this much precision.
 SEEN_WRITE_INTERVAL_MS = 5 * 1000
-MAX_VISITOR_ID_LENGTH = 64
+VISITOR_ID_PATTERN = limits.anchored(limits.VISITOR_ID_SOURCE)
 
 
 def parse_cookie_value(text):
@@ -46,8 +46,7 @@ def format_cookie_value(fields, order):
 
 def valid_id(value):
     """True when `value` can be a visitor or session id read back from a cookie."""
-    return prims.is_string(value) and len(value) > 0 and len(value) <= MAX_VISITOR_ID_LENGTH and \
-        prims.matches('^[A-Za-z0-9_-]+$', value)
+    return prims.is_string(value) and prims.matches(VISITOR_ID_PATTERN, value)
 
 
 def read_visitor(cookie_text):

@@ -133,8 +133,8 @@ class SeleniumDriver:
     """A WebKit port's WebDriver server and a selenium session on it."""
 
     def __init__(self, name: str, server: list[str], capabilities: dict):
-        from selenium import webdriver  # noqa: PLC0415 -- only the WebKit engines need selenium
-        from selenium.webdriver.common.options import ArgOptions  # noqa: PLC0415
+        from selenium import webdriver  # only the WebKit engines need selenium
+        from selenium.webdriver.common.options import ArgOptions
 
         self.name = name
         port = free_port()

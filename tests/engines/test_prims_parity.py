@@ -77,13 +77,14 @@ TABLE = [
     ('consent.settings_from', [[''], ['required,gcm,analytics_storage,ignore'], ['required'], [None]], False),
     ('consent.initial_state', [[{'required': r, 'honour_gpc': h}, c, g] for r in (True, False) for h in (True, False)
                                for c in ('1', '0', None) for g in (True, False, U)], False),
-    ('consent.cookiebot_decision', [[{'marketing': True}, False, 'marketing'], [{'marketing': False}, True, 'marketing'],
-                                    [None, True, 'marketing'], [{}, U, 'marketing']], False),
-    ('consent.onetrust_decision', [[',C0001,C0004,', False, 'C0004'], [',C0001,', True, 'C0004'], [None, True, 'C0004'],
-                                   ['C0004', U, 'C0004']], False),
-    ('consent.gcm_decision', [[['consent', kind, {'analytics_storage': value}], 'analytics_storage']
-                              for kind in ('default', 'update', 'set') for value in ('granted', 'denied', 1)]
-     + [[None, 'x'], [['event'], 'x'], [['consent', 'update', 'x'], 'x']], False),
+    ('consent_tools.cookiebot_decision', [[[{'marketing': True}, False], 'marketing'],
+                                          [[{'marketing': False}, True], 'marketing'], [[None, True], 'marketing'],
+                                          [[{}, U], 'marketing']], False),
+    ('consent_tools.onetrust_decision', [[[',C0001,C0004,', False], 'C0004'], [[',C0001,', True], 'C0004'],
+                                         [[None, True], 'C0004'], [['C0004', U], 'C0004']], False),
+    ('consent_tools.gcm_decision', [[[['consent', kind, {'analytics_storage': value}]], 'analytics_storage']
+                                    for kind in ('default', 'update', 'set') for value in ('granted', 'denied', 1)]
+     + [[[None], 'x'], [[['event']], 'x'], [[['consent', 'update', 'x']], 'x']], False),
     ('urls.without_params', [['https://s.t/p?a=1&om_user=x&b#f', ['om_user']], ['https://s.t/?om_user', ['om_user']],
                              ['https://s.t/p?a=%20b+c&kmi=1', ['kmi']]], False),
     ('urls.host_of', [['https://user@Shop.Example:8443/x'], ['http://a.b'], ['nope'], [None]], False),

@@ -33,7 +33,7 @@ def wait_until(engine, script: str, timeout: float = 10.0) -> None:
         try:
             if engine.evaluate(script):
                 return
-        except Exception:  # noqa: BLE001 -- the page is navigating: ask the next one
+        except Exception:  # the page is navigating: ask the next one
             pass
         assert time.monotonic() < deadline, f'{engine.name}: timed out waiting for {script}'
         time.sleep(0.05)

@@ -33,7 +33,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.unit.fakes import Browser, FakeEnv, delivered_events
+from tests.unit.fakes import Browser, FakeEnv, FakeHooks, delivered_events
 from tracker import debug_view, journal, prims
 from tracker import page as tag_page
 
@@ -139,9 +139,9 @@ def run_in_cpython(vector: dict) -> dict:
             for name, value in spec.get('set_cookies', {}).items():
                 browser.cookies[name] = value
             referrer = spec.get('referrer', '').replace('$origin', CPYTHON_ORIGIN)
-            env = FakeEnv(browser, href=CPYTHON_ORIGIN + spec.get('path', '/'), referrer=referrer, raw_data=raw)
+            env = FakeEnv(browser, href=CPYTHON_ORIGIN + spec.get('path', '/'), referrer=referrer)
             log = journal.Journal(True)
-            tag = tag_page.Page(env, target, SETTINGS, log)
+            tag = tag_page.Page(env, FakeHooks(env, raw), target, SETTINGS, log)
             tag.start()
             tag.loaded()
             env.run()

@@ -1,5 +1,6 @@
 """CPython fakes of the browser edge: an `env` with a controllable clock, timers, cookie jar,
-storage and transport, for testing tracker/ without a browser (the browser tests then check that
+storage and transport, and the page's `hooks` (data layer, the store's functions, address bar,
+consent tools, forms), for testing tracker/ without a browser (the browser tests then check that
 the compiled tag does the same)."""
 
 from __future__ import annotations
@@ -7,6 +8,8 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+
+from tracker import consent_tools
 
 
 @dataclass
@@ -42,14 +45,12 @@ class FakeEnv:
     """The env of one page in `browser`, with the methods of `tracker.browser.BrowserEnv` (a test
     holds the two to the same names). Timers run only when `run()` / `advance()` say so."""
 
-    def __init__(self, browser: Browser, href: str = 'https://www.shop.test/', referrer: str = '',
-                 raw_data=None, global_functions=None):
+    def __init__(self, browser: Browser, href: str = 'https://www.shop.test/', referrer: str = ''):
         self.browser = browser
         self.timers: list[tuple[float, int, object]] = []
         self.timer_seq = 0
         self.memory: dict = {}
-        self.page = {'href': href, 'referrer': referrer, 'raw_data': raw_data}
-        self.global_functions = global_functions or {}
+        self.page = {'href': href, 'referrer': referrer}
         self.held = False
         self.held_cookies: dict = {}
 
@@ -75,9 +76,6 @@ class FakeEnv:
 
     def referrer(self):
         return self.page['referrer']
-
-    def raw_data(self):
-        return self.page['raw_data']
 
     # cookies
     def read_cookie(self, name):
@@ -176,17 +174,6 @@ class FakeEnv:
         self.browser.now = end
         self.run()
 
-    # the store's hooks
-    def call_method(self, owner, function):
-        try:
-            function()
-            return None
-        except Exception as error:  # noqa: BLE001 -- what a store's hook throws
-            return str(error)
-
-    def global_function(self, name):
-        return self.global_functions.get(name)
-
     # consent
     def hold(self):
         self.held = True
@@ -214,11 +201,37 @@ class FakeEnv:
             self.write_necessary_cookie(name, '', 0, domain)
             self.write_necessary_cookie(name, '', 0, None)
 
+
+class FakeHooks:
+    """The hooks of `env`'s page, with the methods of `tracker.browser_hooks.BrowserHooks` (a test
+    holds the two to the same names): the page's data layer, its global functions, and what the
+    tag asked to watch (kept in `env.page`)."""
+
+    def __init__(self, env: FakeEnv, raw_data=None, global_functions=None):
+        self.browser = env.browser
+        self.page = env.page
+        self.page['raw_data'] = raw_data
+        self.global_functions = global_functions or {}
+
+    def raw_data(self):
+        return self.page['raw_data']
+
+    def call_method(self, owner, function):
+        try:
+            function()
+            return None
+        except Exception as error:  # what a store's hook throws
+            return str(error)
+
+    def global_function(self, name):
+        return self.global_functions.get(name)
+
     def gpc(self):
         return self.browser.gpc
 
     def watch_consent(self, tool, category, decide):
         self.page.setdefault('consent_watchers', []).append((tool, category, decide))
+        return tool in consent_tools.TOOLS
 
     # the page itself
     def replace_url(self, url):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.vectors import CPYTHON_ORIGIN, SETTINGS
-from tests.unit.fakes import Browser, FakeEnv, delivered_events
-from tracker import consent, journal, page, prims
+from tests.unit.fakes import Browser, FakeEnv, FakeHooks, delivered_events
+from tracker import consent, consent_tools, journal, page, prims
 
 REQUIRED = {**SETTINGS, 'consent': 'required,,,refuse'}
 
@@ -16,7 +16,7 @@ def open_page(browser: Browser, settings=REQUIRED, path='/'):
     env = FakeEnv(browser, href=CPYTHON_ORIGIN + path)
     target = {}
     log = journal.Journal(True)
-    tag = page.Page(env, target, settings, log)
+    tag = page.Page(env, FakeHooks(env), target, settings, log)
     tag.start()
     tag.loaded()
     env.run()
@@ -169,14 +169,24 @@ def test_settings(text, expected):
     assert consent.settings_from(text) == expected
 
 
-def test_tool_states():
-    assert consent.cookiebot_decision({'marketing': True}, True, 'marketing') is True
-    assert consent.cookiebot_decision({'marketing': False}, True, 'marketing') is False
-    assert consent.cookiebot_decision({'marketing': False}, False, 'marketing') is None
-    assert consent.onetrust_decision(',C0001,C0004,', False, 'C0004') is True
-    assert consent.onetrust_decision(',C0001,', True, 'C0004') is False
-    assert consent.onetrust_decision(',C0001,', False, 'C0004') is None
-    assert consent.gcm_decision(['consent', 'default', {'analytics_storage': 'denied'}], 'analytics_storage') is None
-    assert consent.gcm_decision(['consent', 'update', {'analytics_storage': 'granted'}], 'analytics_storage') is True
-    assert consent.gcm_decision(['consent', 'update', {'analytics_storage': 'denied'}], 'analytics_storage') is False
-    assert consent.gcm_decision(['event', 'x'], 'analytics_storage') is None
+@pytest.mark.parametrize('tool, values, category, decision', [
+    ('cookiebot', [{'marketing': True}, True], 'marketing', True),
+    ('cookiebot', [{'marketing': False}, True], 'marketing', False),
+    ('cookiebot', [{'marketing': False}, False], 'marketing', None),
+    ('onetrust', [',C0001,C0004,', False], 'C0004', True),
+    ('onetrust', [',C0001,', True], 'C0004', False),
+    ('onetrust', [',C0001,', False], 'C0004', None),
+    ('gcm', [['consent', 'default', {'analytics_storage': 'denied'}]], 'analytics_storage', None),
+    ('gcm', [['consent', 'update', {'analytics_storage': 'granted'}]], 'analytics_storage', True),
+    ('gcm', [['consent', 'update', {'analytics_storage': 'denied'}]], 'analytics_storage', False),
+    ('gcm', [['event', 'x']], 'analytics_storage', None),
+])
+def test_tool_states(tool, values, category, decision):
+    assert consent_tools.TOOLS[tool]['decide'](values, category) is decision
+
+
+def test_each_tool_is_read_somehow():
+    for name, entry in consent_tools.TOOLS.items():
+        assert set(entry) == {'reads', 'events', 'refusals', 'data_layer', 'decide'}, name
+        assert entry['reads'] or entry['data_layer'], name + ': nothing to read'
+

@@ -1,13 +1,17 @@
-"""The env contract: the pure modules run on an `env` with the same methods in the browser
-(`tracker.browser.BrowserEnv`) and under CPython (`tests.unit.fakes.FakeEnv`). If the two drift,
-a CPython test would exercise something the browser does not have, or the other way round."""
+"""The env and hooks contracts: the pure modules run on an `env` and `hooks` with the same
+methods in the browser (`tracker.browser.BrowserEnv`, `tracker.browser_hooks.BrowserHooks`) and
+under CPython (`tests.unit.fakes.FakeEnv`, `FakeHooks`). If they drift, a CPython test would
+exercise something the browser does not have, or the other way round."""
 
 from __future__ import annotations
 
 import inspect
 
-from tests.unit.fakes import FakeEnv
+import pytest
+
+from tests.unit.fakes import FakeEnv, FakeHooks
 from tracker.browser import BrowserEnv
+from tracker.browser_hooks import BrowserHooks
 
 # FakeEnv's own test controls, not part of the contract.
 TEST_CONTROLS = {'run', 'advance'}
@@ -18,9 +22,15 @@ def methods(cls) -> dict[str, list[str]]:
             for name, member in vars(cls).items() if callable(member) and not name.startswith('_')}
 
 
-def test_the_fake_env_has_exactly_the_browser_envs_methods_and_parameters():
-    browser = methods(BrowserEnv)
-    fake = {name: params for name, params in methods(FakeEnv).items() if name not in TEST_CONTROLS}
+@pytest.mark.parametrize('browser_class, fake_class', [(BrowserEnv, FakeEnv), (BrowserHooks, FakeHooks)])
+def test_each_fake_has_exactly_its_browser_classs_methods_and_parameters(browser_class, fake_class):
+    browser = methods(browser_class)
+    fake = {name: params for name, params in methods(fake_class).items() if name not in TEST_CONTROLS}
     assert sorted(fake) == sorted(browser)
     for name, params in browser.items():
         assert len(fake[name]) == len(params), f'{name}: browser {params}, fake {fake[name]}'
+
+
+def test_the_env_and_the_hooks_share_no_method():
+    """Each concern in one place: the environment, or what the page offers."""
+    assert not set(methods(BrowserEnv)) & set(methods(BrowserHooks))

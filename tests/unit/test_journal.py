@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tracker import debug_view, journal
+import ast
+from pathlib import Path
+
+from tracker import debug_view, doctor, journal
 
 
 def test_the_journal_records_nothing_with_the_switch_off():
@@ -43,3 +46,55 @@ def test_the_debug_view_words_entries_and_runs_the_doctor_on_checks():
     assert lines[1] == 'Event: pageview (landing)'
     assert lines[2].startswith('Basket total 99 differs from its lines (prices add up to 10, price x quantity to 20)')
     assert lines[3:] == ['Event: checkout (3)', 'trackAddToBasket("4521", ...): nothing sent']
+
+
+# -- every code has words ------------------------------------------------------------------------
+
+TAG_MODULES = [path for path in sorted((Path(__file__).resolve().parents[2] / 'tracker').glob('*.py'))
+               if path.stem not in ('doctor', 'debug_view', 'overlay', 'debug_main')]
+
+
+def _strings(node) -> list[str]:
+    """The string constants `node` can be (a constant, or either branch of `a if c else b`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    return []
+
+
+def codes_the_tag_can_emit() -> set[str]:
+    """Every journal code written in the tag's source: the first argument of `.line(...)`, and
+    the first item of the `[code, ...]` notes given to `.warn`, `.note`, appended to a list of
+    notes or written into one."""
+    codes = set()
+    for path in TAG_MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.List) and \
+                    any(isinstance(t, ast.Name) and t.id.endswith('notes') for t in node.targets):
+                for note in node.value.elts:
+                    if isinstance(note, ast.List) and note.elts:
+                        codes.update(_strings(note.elts[0]))
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else ''
+            if name == 'line':
+                codes.update(_strings(node.args[0]))
+            note = None
+            if name in ('warn', 'note'):
+                note = node.args[0]
+            elif name == 'append' and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and \
+                    (node.args[0].id.endswith('notes') or node.args[0].id == 'found'):
+                note = node.args[1]
+            if isinstance(note, ast.List) and note.elts:
+                codes.update(_strings(note.elts[0]))
+    return codes
+
+
+def test_every_code_the_tag_can_emit_has_words_in_the_debug_module():
+    codes = codes_the_tag_can_emit()
+    assert len(codes) > 40, 'the scan finds the codes'
+    worded = set(doctor.TEXTS) | set(doctor.WORDS) | set(doctor.FIELD_CODES)
+    assert sorted(codes - worded) == []
+    assert sorted(worded - codes - {'product_without_pid', 'unknown_page_type', 'currency', 'basket_total'}) == [], \
+        'words for a code nothing emits (the doctor\'s own findings aside)'

@@ -14,7 +14,7 @@ traps are caught here rather than in a store's browser:
   exceptions);
 - no attribute Transcrypt renames (`obj.name`, `obj.keys`... would read `py_name`), no JS global
   it renames (`undefined`, `NaN`...), no identifier JavaScript reserves (`function`, `new`...);
-- only the browser edge (`browser`, `main`, and the debug module's `overlay` and `debug_main`)
+- only the browser edge (`browser`, `browser_hooks`, `main`, and the debug module's `overlay` and `debug_main`)
   names `window`/`document`/`navigator`, and the pure modules import only pure modules;
 - the tag (`main.py` and what it imports) never imports the debug module's parts (`overlay`,
   `doctor`, `debug_view`, `debug_main`): shoppers do not download them.
@@ -32,7 +32,7 @@ import pytest
 
 TRACKER = Path(__file__).resolve().parents[2] / 'tracker'
 MODULES = sorted(p for p in TRACKER.glob('*.py') if p.name != '__init__.py')
-EDGE_MODULES = {'browser', 'overlay', 'main', 'debug_main'}
+EDGE_MODULES = {'browser', 'browser_hooks', 'overlay', 'main', 'debug_main'}
 DEBUG_MODULES = {'overlay', 'doctor', 'debug_view', 'debug_main'}
 BROWSER_GLOBALS = {'window', 'document', 'navigator', 'localStorage', 'sessionStorage', 'console', 'location'}
 ALLOWED_BUILTINS = {'len', 'range', 'True', 'False', 'None', '__new__', '__pragma__', '__typeof__'}

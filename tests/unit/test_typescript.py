@@ -26,3 +26,21 @@ def test_misuses_are_refused_one_error_each():
     errors = [line for line in done.stdout.splitlines() if 'error TS' in line]
     assert done.returncode != 0
     assert sorted(int(line.split('(')[1].split(',')[0]) for line in errors) == [2, 3, 4, 5], done.stdout
+
+
+def test_the_declarations_cover_every_published_name(tmp_path):
+    """Each name the tag publishes on `window.ometria` (api.PUBLIC_NAMES), and each Basket method,
+    is declared: a store written in TypeScript can call all of them."""
+    from tracker import api, basket
+
+    methods = [name for name in vars(basket.Basket) if name[:1].islower() and not name.startswith('_')
+               and callable(vars(basket.Basket)[name])]
+    sample = tmp_path / 'every_name.ts'
+    sample.write_text('export {};\n' + ''.join(f'const n{i}: unknown = window.ometria.{name};\n'
+                                               for i, name in enumerate(api.PUBLIC_NAMES))
+                      + 'const b = new window.ometria.Basket();\n'
+                      + ''.join(f'const m{i}: unknown = b.{name};\n' for i, name in enumerate(methods)))
+    done = subprocess.run([str(TSC), *OPTIONS, 'types/ometria.d.ts', str(sample)], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert len(methods) >= 7
+    assert done.returncode == 0, done.stdout + done.stderr

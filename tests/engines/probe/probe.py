@@ -5,7 +5,19 @@ parity test can run them compiled, in Chromium, and compare with CPython. Never 
 window = None
 # __pragma__ ('noskip')
 
-from tracker import attribution, coerce, consent, doctor, events, identity, outbox, prims, session, urls  # noqa: E402
+from tracker import (  # noqa: E402
+    attribution,
+    coerce,
+    consent,
+    consent_tools,
+    doctor,
+    events,
+    identity,
+    outbox,
+    prims,
+    session,
+    urls,
+)
 
 
 def worded(notes):
@@ -66,9 +78,9 @@ window.__probe = {
     'events.page_url': events.page_url,
     'consent.settings_from': consent.settings_from,
     'consent.initial_state': consent.initial_state,
-    'consent.cookiebot_decision': consent.cookiebot_decision,
-    'consent.onetrust_decision': consent.onetrust_decision,
-    'consent.gcm_decision': consent.gcm_decision,
+    'consent_tools.cookiebot_decision': consent_tools.cookiebot_decision,
+    'consent_tools.onetrust_decision': consent_tools.onetrust_decision,
+    'consent_tools.gcm_decision': consent_tools.gcm_decision,
     'urls.without_params': urls.without_params,
     'urls.host_of': urls.host_of,
     'attribution.landing_source': attribution.landing_source,
