@@ -12,7 +12,9 @@ IDENTIFY_FORMS ?=
 CONSENT ?=
 CONSENT_TOOL ?=
 CONSENT_CATEGORY ?=
-BUILD_FLAGS = $(if $(IDENTIFY_FORMS),--identify-forms,) $(if $(CONSENT),--consent '$(CONSENT)' --consent-tool '$(CONSENT_TOOL)' --consent-category '$(CONSENT_CATEGORY)',)
+# any (default), magento, shopify or custom: the store's data layers and cookie channels.
+PLATFORM ?= any
+BUILD_FLAGS = $(if $(IDENTIFY_FORMS),--identify-forms,) $(if $(CONSENT),--consent '$(CONSENT)' --consent-tool '$(CONSENT_TOOL)' --consent-category '$(CONSENT_CATEGORY)',) --platform '$(PLATFORM)'
 PORT ?= 8000
 # make demo SESSION_TIMEOUT=60: sessions end after a minute idle (then triggers reach /demo/webhook).
 SESSION_TIMEOUT ?= 1800
@@ -33,7 +35,7 @@ node_modules/.installed: package.json package-lock.json
 .PHONY: install
 install: $(VENV)/.installed node_modules/.installed
 
-dist/generic/ometria.js: $(TRACKER_SOURCES) build/build_tags.py package-lock.json $(VENV)/.installed node_modules/.installed
+dist/generic/ometria.js: $(TRACKER_SOURCES) build/build_tags.py package-lock.json $(wildcard accounts.toml) $(VENV)/.installed node_modules/.installed
 	$(PY) build/build_tags.py --generic-only
 
 # make build                                    every account in accounts.toml
@@ -73,11 +75,12 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 .PHONY: test
-# Two runs: unit, integration and browser tests on two workers (one test file per worker: its
-# servers and fixtures stay together), then the engine job, whose browsers run one at a time.
+# Two runs: unit, integration and browser tests on four workers (one test file per worker: its
+# servers and fixtures stay together; most of their time is waiting, so four fit two CPUs), then
+# the engine job on two (each engine's tests on one worker, two engines side by side).
 test: install engines postgres lint dist/generic/ometria.js
-	$(PY) -m pytest -n 2 --dist loadfile tests/unit tests/integration tests/browser $(PYTEST_ARGS)
-	$(PY) -m pytest tests/engines $(PYTEST_ARGS)
+	$(PY) -m pytest -n 4 --dist loadfile tests/unit tests/integration tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup tests/engines $(PYTEST_ARGS)
 
 # The engine job alone; ENGINES=firefox (or chromium,wpe...) picks engines.
 .PHONY: test-engines

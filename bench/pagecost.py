@@ -3,24 +3,34 @@ same work (a product pageview, an identify, a 3-line basket, an add-to-basket) w
 from the same local page.
 
 - sync ms: main-thread time from just before the tag's script to the end of the calls (median of
-  RUNS fresh pages); the tag's source is inline, so no network is timed.
+  RUNS fresh pages); the tag's source is inline, so no network is timed. The tags take turns
+  (`rounds`), so that none is always measured first.
 - task ms: the renderer's total main-thread task time over a WINDOW_S window, minus the same for
   a page without any tag (median of WINDOW_RUNS): what the tag costs the page in all, its timers
   and network callbacks included.
 - requests / bytes: what reached the collector endpoint in that window (bodies and URLs), config
   fetches and CORS preflights included.
-The page and the endpoint are different origins, as in production.
+- the start split (ms, medians of RUNS): *start*, from just before the tag's script to its end
+  (before the calls); *parse*, compiling the tag's source alone (`new Function`, on a page of its
+  own); *first cookie read*, the time inside the first `document.cookie` read, which every
+  cookie-based tag pays and no tag can make cheaper (the cookie jar is the browser's); *rest*,
+  start minus the other two: what the tag's own code costs.
+The page and the endpoint are different origins, as in production. Our tag runs three ways: the
+demo account's bundle (`dist/tags/demo.js`), the core feature set, and the tag as it was before
+the feature builds (bench/baseline/, the generic bundle of commit f08fe1a), so that a change in
+page cost shows within one run.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import OURS, PEER_FILES, median, plausible_iife
+from common import BENCH, OURS, PEER_FILES, ROOT, median, plausible_iife
 from playwright.sync_api import sync_playwright
 
 from collector.stamp import TagSettings, stamp
@@ -33,6 +43,28 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-
 USER_AGENT = ('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 '
               'Safari/537.36')
 BASKET = [['1001', 1, 129.0], ['2001', 2, 189.0], ['3003', 1, 39.0]]
+
+
+BASELINE = BENCH / 'baseline' / 'ometria.f08fe1a.js'
+# Before the tag: time every `document.cookie` read (the getter's own time), for the start split.
+COOKIE_PROBE = """(function () {
+  var own = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
+  window.__cookie_reads = [];
+  Object.defineProperty(document, 'cookie', {configurable: true,
+    get: function () { var t = performance.now(); var v = own.get.call(document);
+                       window.__cookie_reads.push([t, performance.now()]); return v; },
+    set: function (v) { own.set.call(document, v); }});
+})();"""
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A test server that stays silent when a client goes away mid-answer (a page leaving)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class Sink:
@@ -84,8 +116,7 @@ class Sink:
                 self.record(self.rfile.read(length))
                 self.answer(200, b'{"status": 1}')
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(('127.0.0.1', 0), Handler)
         self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -112,8 +143,7 @@ class Pages:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(('127.0.0.1', 0), Handler)
         self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -121,7 +151,12 @@ class Pages:
 def peers(sink: str) -> dict:
     """Per tag: (setup script, tag source, the work with the tag's own API)."""
     basket_total = sum(q * p for _, q, p in BASKET)
-    ours = stamp((OURS.parent.parent / 'generic' / 'ometria.js').read_text(), TagSettings('bench', sink + '/collect'))
+    settings = TagSettings('bench', sink + '/collect')
+    generic = ROOT / 'dist' / 'generic'
+    bundle = json.loads((OURS.parent / 'manifest.json').read_text())['accounts'][OURS.stem]['bundle']
+    ours = stamp((generic / bundle).read_text(), settings)
+    core = stamp((generic / 'ometria.core.js').read_text(), settings)
+    before = stamp(BASELINE.read_text(), settings)
     ours_work = ('ometria.init("product", {pid: "1001"}, "uk"); ometria.identify("shopper@example.com");'
                  'var b = new ometria.Basket(); b.setId("R1").setTotal(%s, "GBP");' % basket_total +
                  ''.join(f'b.addLineItem("{p}", {q}, {price});' for p, q, price in BASKET) +
@@ -167,6 +202,8 @@ def peers(sink: str) -> dict:
     )
     return {
         'ometria': ('', ours, ours_work),
+        'ometria core set': ('', core, ours_work),
+        'ometria before (f08fe1a)': ('', before, ours_work),
         'snowplow': ('', PEER_FILES['snowplow'][1].read_text(), snowplow_work),
         'segment': (segment_setup, PEER_FILES['segment'][1].read_text(), segment_work),
         'posthog': (posthog_setup, PEER_FILES['posthog'][1].read_text(), posthog_work),
@@ -175,13 +212,27 @@ def peers(sink: str) -> dict:
     }
 
 
+def slug(name: str) -> str:
+    return ''.join(c if c.isalnum() else '-' for c in name)
+
+
 def page_html(setup: str, source: str, work: str) -> bytes:
     source = source.replace('</script', '<\\/script')
     return ('<!doctype html><html><head><meta charset="utf-8"><title>Boots</title>'
-            f'<script>{setup}\nwindow.__t0 = performance.now();</script>'
+            f'<script>{COOKIE_PROBE}\n{setup}\nwindow.__t0 = performance.now();</script>'
             f'<script>{source}\n</script>'
+            '<script>window.__started = performance.now();</script>'
             f'<script>{work}\nwindow.__t1 = performance.now();</script>'
             '</head><body><h1>Fell walking boot</h1><p>£129.00</p></body></html>').encode()
+
+
+def parse_page(source: str) -> bytes:
+    """A page that only compiles `source` (`new Function`: parsed, not run) and times it."""
+    source = source.replace('</script', '<\\/script')
+    return ('<!doctype html><html><head><meta charset="utf-8"><title>Parse</title>'
+            f'<script type="text/plain" id="source">{source}</script>'
+            '<script>var text = document.getElementById("source").textContent; var t = performance.now();'
+            'new Function(text); window.__parse = performance.now() - t;</script></head><body></body></html>').encode()
 
 
 def measure(browser, url: str, window_s: float) -> dict:
@@ -194,48 +245,79 @@ def measure(browser, url: str, window_s: float) -> dict:
     cdp.send('Emulation.setCPUThrottlingRate', {'rate': 4})
     cdp.send('Performance.enable')
     page.goto(url)
-    page.wait_for_function('window.__t1 !== undefined')
+    page.wait_for_function('window.__t1 !== undefined || window.__parse !== undefined')
+    if page.evaluate('window.__parse !== undefined'):
+        parse_ms = page.evaluate('window.__parse')
+        context.close()
+        return {'parse_ms': parse_ms}
     sync_ms = page.evaluate('window.__t1 - window.__t0')
+    start = page.evaluate("""() => {
+        var first = window.__cookie_reads.filter(function (r) { return r[0] >= window.__t0; })[0];
+        return {start: window.__started - window.__t0,
+                cookie: first && first[0] < window.__started ? first[1] - first[0] : 0};
+    }""")
     task_s = None
     if window_s:
         time.sleep(window_s)
         metrics = {m['name']: m['value'] for m in cdp.send('Performance.getMetrics')['metrics']}
         task_s = metrics.get('TaskDuration')
     context.close()
-    return {'sync_ms': sync_ms, 'task_ms': task_s * 1000 if task_s is not None else None}
+    return {'sync_ms': sync_ms, 'task_ms': task_s * 1000 if task_s is not None else None,
+            'start_ms': start['start'], 'cookie_ms': start['cookie']}
+
+
+def rounds(names: list[str], count: int):
+    """`count` rounds over `names`, every other one backwards: each tag is measured as often in
+    each position, so that the browser's drift over a run (measured: the first tag measured paid
+    ~5 % more) does not fall on one tag."""
+    for index in range(count):
+        yield from (names if index % 2 == 0 else names[::-1])
 
 
 def run(runs: int = RUNS, window_runs: int = WINDOW_RUNS) -> dict:
     sink = Sink()
     pages = Pages()
     tags = peers(sink.url)
+    names = list(tags)
     for name, parts in tags.items():
-        pages.pages[f'/{name.replace(" ", "-")}.html'] = page_html(*parts)
-    results = {}
+        pages.pages[f'/{slug(name)}.html'] = page_html(*parts)
+        pages.pages[f'/{slug(name)}.parse.html'] = parse_page(parts[1])
+    starts = {name: [] for name in names}
+    parses = {name: [] for name in names}
+    windows = {name: [] for name in names}
+    network = {name: [] for name in names}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)
-        for name in tags:
-            url = f'{pages.url}/{name.replace(" ", "-")}.html'
-            measure(browser, url, 0)  # warm the browser up
-            sync = [measure(browser, url, 0)['sync_ms'] for _ in range(runs)]
-            sink.take()
-            windows = []
-            network = []
-            for _ in range(window_runs):
-                windows.append(measure(browser, url, WINDOW_S)['task_ms'])
-                taken = sink.take()
-                network.append((len(taken), sum(size for _, _, size in taken), sorted({m for m, _, _ in taken})))
-            results[name] = {
-                'sync_ms': round(median(sync), 2),
-                'sync_ms_p90': round(statistics.quantiles(sync, n=10)[-1], 2) if len(sync) >= 10 else None,
-                'task_ms': round(median(windows), 1),
-                'requests': median([n[0] for n in network]),
-                'bytes': median([n[1] for n in network]),
-                'methods': network[-1][2],
-            }
-            print(f'  {name:<10} sync {results[name]["sync_ms"]:8.2f} ms   task {results[name]["task_ms"]:8.1f} ms   '
-                  f'requests {results[name]["requests"]:4}   bytes {results[name]["bytes"]:7}', flush=True)
+        for name in names:
+            measure(browser, f'{pages.url}/{slug(name)}.html', 0)  # warm the browser up
+        for name in rounds(names, runs):
+            starts[name].append(measure(browser, f'{pages.url}/{slug(name)}.html', 0))
+            parses[name].append(measure(browser, f'{pages.url}/{slug(name)}.parse.html', 0)['parse_ms'])
+        sink.take()
+        for name in rounds(names, window_runs):
+            windows[name].append(measure(browser, f'{pages.url}/{slug(name)}.html', WINDOW_S)['task_ms'])
+            taken = sink.take()
+            network[name].append((len(taken), sum(size for _, _, size in taken), sorted({m for m, _, _ in taken})))
         browser.close()
+    results = {}
+    for name in names:
+        sync = [r['sync_ms'] for r in starts[name]]
+        figures = results[name] = {
+            'sync_ms': round(median(sync), 2),
+            'sync_ms_p90': round(statistics.quantiles(sync, n=10)[-1], 2) if len(sync) >= 10 else None,
+            'task_ms': round(median(windows[name]), 1),
+            'requests': median([n[0] for n in network[name]]),
+            'bytes': median([n[1] for n in network[name]]),
+            'methods': network[name][-1][2],
+            'start_ms': round(median([r['start_ms'] for r in starts[name]]), 2),
+            'parse_ms': round(median(parses[name]), 2),
+            'first_cookie_read_ms': round(median([r['cookie_ms'] for r in starts[name]]), 2),
+        }
+        figures['rest_ms'] = round(max(0.0, figures['start_ms'] - figures['parse_ms'] - figures['first_cookie_read_ms']), 2)
+        print(f'  {name:<26} sync {figures["sync_ms"]:7.2f} ms   task {figures["task_ms"]:7.1f} ms   '
+              f'start {figures["start_ms"]:6.2f} ms (parse {figures["parse_ms"]:5.2f}, first cookie read '
+              f'{figures["first_cookie_read_ms"]:5.2f}, rest {figures["rest_ms"]:5.2f})   '
+              f'requests {figures["requests"]:4}   bytes {figures["bytes"]:7}', flush=True)
     baseline = results.pop('no tag')
     for figures in results.values():
         figures['task_ms_over_empty_page'] = round(figures['task_ms'] - baseline['task_ms'], 1)

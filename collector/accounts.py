@@ -9,6 +9,12 @@
     consent_tool = "cookiebot"                        # optional: cookiebot, onetrust or gcm (else setConsent)
     consent_category = "marketing"                    # the tool's category (OneTrust: C0004; gcm: analytics_storage)
     gpc = "refuse"                                    # optional: refuse (default) or ignore Global Privacy Control
+    platform = "any"                                  # optional: any (default), magento, shopify or custom
+
+The settings `consent`, `consent_tool`, `identify_forms` and `platform` choose the account's feature
+set (`Account.features`): the features compiled into its tag (tracker/features.py), so that shoppers
+download only what the store uses. Each set is its own bundle (`bundle_name`), built once by
+`make build` for the sets the accounts use.
 """
 
 from __future__ import annotations
@@ -18,9 +24,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.stamp import StampError, TagSettings, validate_account_id
-from tracker import consent_tools
+from tracker import consent_tools, features
 
-__all__ = ['Account', 'AccountsError', 'load_accounts', 'parse_accounts']
+__all__ = ['ALL_FEATURES', 'PLATFORMS', 'Account', 'AccountsError', 'bundle_name', 'load_accounts', 'parse_accounts']
+
+# Every feature an account can choose (tracker/features.py): the full set. (JOURNAL is not an
+# account's choice: each set is built without it, and again with it as its debug twin.)
+ALL_FEATURES = frozenset(name for name in vars(features) if name.isupper()) - {'JOURNAL'}
+# What each platform brings: its data layers and cookie channels. `any`, the default, is every one
+# of them (a store whose platform is not said); `custom` is none (a store calling the API itself).
+PLATFORMS = {
+    'any': frozenset({'MAGENTO', 'LEGACY'}),
+    'magento': frozenset({'MAGENTO', 'LEGACY'}),
+    'shopify': frozenset({'LEGACY'}),
+    'custom': frozenset(),
+}
+FULL_BUNDLE = 'ometria.js'
+
+
+def bundle_name(feature_set: frozenset[str], journal: bool = False) -> str:
+    """The file name of the bundle of `feature_set`: `ometria.js` for every feature, else
+    `ometria.<features, lower case, sorted, joined by '-'>.js` (`ometria.core.js`: none); its
+    journaled twin (`journal`) is the same name ending `.journal.js`."""
+    name = FULL_BUNDLE if feature_set == ALL_FEATURES else \
+        'ometria.' + ('-'.join(sorted(name.lower() for name in feature_set)) or 'core') + '.js'
+    return name[:-3] + '.journal.js' if journal else name
+
 
 
 class AccountsError(ValueError):
@@ -43,6 +72,20 @@ class Account:
     # Where this account's triggers are POSTed, and the secret that signs them (webhooks.py).
     webhook_url: str = ''
     webhook_secret: str = field(default='', repr=False)
+    platform: str = 'any'
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The features compiled into this account's tag: its platform's, consent's where it is
+        required (and its tool's), the form opt-in's."""
+        chosen = set(PLATFORMS[self.platform])
+        if self.consent:
+            chosen.add('CONSENT')
+            if self.consent_tool:
+                chosen.add(self.consent_tool.upper())
+        if self.identify_forms:
+            chosen.add('FORMS')
+        return frozenset(chosen)
 
     def tag_settings(self, collector_url: str) -> TagSettings:
         """What is stamped into this account's tag, with `collector_url`."""
@@ -100,7 +143,7 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         if not isinstance(entry, dict):
             raise AccountsError(f'{source}: account {account_id!r} must be a table')
         unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain', 'identify_forms', 'consent', 'consent_tool',
-                                'consent_category', 'gpc', 'webhook_url', 'webhook_secret'}
+                                'consent_category', 'gpc', 'webhook_url', 'webhook_secret', 'platform'}
         if unknown:
             raise AccountsError(f'{source}: account {account_id!r} has unknown keys {sorted(unknown)}')
         collector_url = entry.get('collector_url', '')
@@ -122,8 +165,11 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         problem = webhook_problem(**webhook)
         if problem:
             raise AccountsError(f'{source}: account {account_id!r}: {problem}')
+        platform = entry.get('platform', 'any')
+        if platform not in PLATFORMS:
+            raise AccountsError(f'{source}: account {account_id!r}: platform is one of {", ".join(PLATFORMS)}')
         accounts[account_id] = Account(account_id, collector_url, tuple(o.rstrip('/') for o in origins), cookie_domain,
-                                       identify_forms, **consent, **webhook)
+                                       identify_forms, **consent, **webhook, platform=platform)
     return accounts
 
 

@@ -1,14 +1,15 @@
-"""Serving tag files: the generic bundle, stamped per account and compressed once.
+"""Serving tag files: the generic bundles, stamped per account and compressed once.
 
-`GET /tags/<account_id>.js` (`TagRoute`): the account's tag, with `ETag`/304 per encoding, gzip or
-brotli, `Cache-Control: public, max-age=300`; 404 for unknown or malformed ids; `GET
-/tags/ometria.debug.js`: the debug module the tags fetch in debug mode.
+`GET /tags/<account_id>.js` (`TagRoute`): the account's tag, stamped from the bundle of its
+feature set (`Account.features`), with `ETag`/304 per encoding, gzip or brotli, `Cache-Control:
+public, max-age=300`; 404 for unknown or malformed ids; `GET /tags/ometria.debug.js` and `GET
+/tags/ometria[.<set>].journal.js`: the debug module and the twins the tags fetch in debug mode.
 
-`TagCache.get(account, collector_url)` returns a `TagFile` (the stamped bytes, their gzip and
-brotli forms and an ETag), stamping on first use and whenever the generic bundle on disk changes
-(a rebuild while the server runs is picked up on the next request). Its settings come from the
-server's configuration only, so the cache holds at most one file per account (times three
-encodings), and a request can neither grow it nor make the server stamp again.
+`TagCache.get(source, settings)` returns a `TagFile` (the bytes, their gzip and brotli forms and
+an ETag), stamping on first use and whenever the bundle on disk changes. Its settings come from
+the server's configuration only, so the cache holds at most two files per account (its set's and,
+while that is not built, the full one's) and one per served file, and a request can neither grow
+it nor make the server stamp again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import gzip
 import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ import brotli
 from starlette.requests import Request
 from starlette.responses import Response
 
+from collector.accounts import ALL_FEATURES, FULL_BUNDLE, bundle_name
 from collector.stamp import ACCOUNT_ID_PATTERN, StampError, TagSettings, stamp
 
 __all__ = ['DEBUG_FILE', 'TagCache', 'TagFile', 'TagRoute', 'TagUnavailable', 'choose_encoding']
@@ -59,56 +62,53 @@ class TagFile:
 
 
 class TagCache:
+    """The tag files made from the generic bundles in one folder (the full bundle's, `generic_path`),
+    each made once and again only when its bundle on disk changes (a rebuild while the server runs
+    is picked up on the next request; the build replaces each file whole, so a read sees one
+    version). A key is (bundle file name, TagSettings) for an account's tag, or (file name, None)
+    for a file served as it is (the debug module, a twin)."""
+
     def __init__(self, generic_path: str | Path):
         self.generic_path = Path(generic_path)
+        self.folder = self.generic_path.parent
         self._lock = threading.Lock()
-        self._generic: tuple[float, str] | None = None
-        self._files: dict[object, TagFile] = {}
+        self._files: dict[tuple, tuple[int, TagFile]] = {}
 
-    def _generic_text(self) -> tuple[float, str]:
-        try:
-            mtime = self.generic_path.stat().st_mtime
-        except OSError:
-            raise TagUnavailable(f'{self.generic_path} is missing: run `make build`') from None
-        if self._generic is None or self._generic[0] != mtime:
-            self._generic = (mtime, self.generic_path.read_text(encoding='utf-8'))
-            self._files.clear()
-        return self._generic
+    def _source_name(self, source: str) -> str:
+        return self.generic_path.name if source == FULL_BUNDLE else source
 
-    def ready(self, key) -> TagFile | None:
-        """The file for `key` (an account's TagSettings, or DEBUG_FILE) when it is made already and
-        the bundle has not changed since: served without a thread hop or the lock (a flood of tag
-        requests costs a stat and a lookup each)."""
+    def has(self, source: str) -> bool:
+        """True when the bundle `source` is built."""
+        return (self.folder / self._source_name(source)).is_file()
+
+    def ready(self, source: str, settings: TagSettings | None = None) -> TagFile | None:
+        """The file for (`source`, `settings`) when it is made already and its bundle has not
+        changed since: served without a thread hop or the lock (a flood of tag requests costs a
+        stat and a lookup each)."""
         try:
-            mtime = self.generic_path.stat().st_mtime
+            mtime = (self.folder / self._source_name(source)).stat().st_mtime_ns
         except OSError:
             return None
-        generic = self._generic
-        return self._files.get(key) if generic is not None and generic[0] == mtime else None
+        made = self._files.get((source, settings))
+        return made[1] if made is not None and made[0] == mtime else None
 
-    def debug_module(self) -> TagFile:
-        """The debug module (`ometria.debug.js`, built beside the generic bundle): the same file for
-        every account, served as it is (its SRI value is in the tags)."""
+    def get(self, source: str, settings: TagSettings | None = None) -> TagFile:
+        """The bundle `source` stamped with `settings` (or as it is, for None)."""
+        path = self.folder / self._source_name(source)
         with self._lock:
-            self._generic_text()
-            tag = self._files.get(DEBUG_FILE)
-            if tag is None:
-                try:
-                    data = self.generic_path.with_name(DEBUG_FILE).read_bytes()
-                except OSError:
-                    raise TagUnavailable(f'{DEBUG_FILE} is missing beside {self.generic_path}: run `make build`') from None
-                tag = encoded_file(data)
-                self._files[DEBUG_FILE] = tag
-            return tag
-
-    def get(self, settings: TagSettings) -> TagFile:
-        with self._lock:
-            _mtime, generic = self._generic_text()
-            tag = self._files.get(settings)
-            if tag is None:
-                text = stamp(generic, settings)
-                tag = encoded_file(text.encode('utf-8'))
-                self._files[settings] = tag
+            try:
+                with open(path, 'rb') as file:
+                    mtime = os.fstat(file.fileno()).st_mtime_ns
+                    made = self._files.get((source, settings))
+                    if made is not None and made[0] == mtime:
+                        return made[1]
+                    data = file.read()
+            except OSError:
+                raise TagUnavailable(f'{path} is missing: run `make build`') from None
+            if settings is not None:
+                data = stamp(data.decode('utf-8'), settings).encode('utf-8')
+            tag = encoded_file(data)
+            self._files[(source, settings)] = (mtime, tag)
             return tag
 
 
@@ -139,27 +139,42 @@ def choose_encoding(accept_encoding: str) -> str:
 
 
 class TagRoute:
-    """`GET /tags/{name}`: the account's stamped tag, or the debug module. Nothing a request sends
-    (Host, forwarding headers) changes a tag: its collector URL is `tag_urls[account]`."""
+    """`GET /tags/{name}`: an account's stamped tag, the debug module, or a twin (the journaled
+    bundle a tag loads in debug mode) of a feature set in use. Nothing a request sends (Host,
+    forwarding headers) changes a tag: its collector URL is `tag_urls[account]`, and only the
+    names of the configured accounts' files are served (the cache cannot grow by request)."""
 
     def __init__(self, accounts: dict, tag_urls: dict[str, str], cache: TagCache):
         self.accounts = accounts
         self.tag_urls = tag_urls
         self.cache = cache
+        sets = {account.features for account in accounts.values()} | {ALL_FEATURES}
+        self.plain_files = {DEBUG_FILE} | {bundle_name(s, journal=True) for s in sets}
+        self._fallen_back: set[str] = set()
+
+    def bundle_of(self, account) -> str:
+        """The bundle `account` is stamped from: its feature set's, else (not built: a server
+        started before `make build` saw the account) the full one, which carries every feature."""
+        name = bundle_name(account.features)
+        if name == FULL_BUNDLE or self.cache.has(name):
+            return name
+        if account.account_id not in self._fallen_back:
+            self._fallen_back.add(account.account_id)
+            log.warning('tag %s: %s is not built (run `make build`): serving the full bundle', account.account_id, name)
+        return FULL_BUNDLE
 
     async def serve(self, request: Request) -> Response:
         name = request.path_params['name']
         account_id = name[:-3] if name.endswith('.js') else ''
         account = self.accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
-        if account is None and name != DEBUG_FILE:
+        if account is None and name not in self.plain_files:
             return Response('no such tag\n', status_code=404, media_type='text/plain')
-        key = DEBUG_FILE if account is None else account.tag_settings(self.tag_urls[account_id])
+        if account is None:
+            source, settings = name, None
+        else:
+            source, settings = self.bundle_of(account), account.tag_settings(self.tag_urls[account_id])
         try:
-            tag = self.cache.ready(key)
-            if tag is None and account is None:
-                tag = await asyncio.to_thread(self.cache.debug_module)
-            elif tag is None:
-                tag = await asyncio.to_thread(self.cache.get, key)
+            tag = self.cache.ready(source, settings) or await asyncio.to_thread(self.cache.get, source, settings)
         except (TagUnavailable, StampError) as error:
             log.warning('tag %s unavailable: %s', name, error)
             return Response('tag unavailable: try again shortly\n', status_code=503, media_type='text/plain',

@@ -15,7 +15,7 @@ shape, so a store that edits `basket.items` by hand still sends valid data.
 Pure: imports only `prims`, `coerce` and `limits`.
 """
 
-from tracker import coerce, limits, prims
+from tracker import coerce, features, journal, limits, prims
 
 MAX_PROPS_BYTES = 2048
 
@@ -28,11 +28,11 @@ def coerce_line(product_id, quantity, price, variant_id, props, notes):
         variant_id = None
     pid = coerce.coerce_id(product_id, 'product_id', notes)
     if pid == None:
-        prims.append(notes, ['line_no_product'])
+        journal.noted(notes, ['line_no_product'])
         return None
     count = coerce.coerce_quantity(quantity, 'quantity', notes)
     if count == None:
-        prims.append(notes, ['line_bad', product_id])
+        journal.noted(notes, ['line_bad', product_id])
         return None
     line = {
         'product_id': pid,
@@ -66,11 +66,13 @@ class Basket:
         try:
             change(notes)
         except:
-            notes = [['setter_failed', setter]]
-        try:
-            Basket.journal.notes(notes)
-        except:  # no journal yet, or a broken one: the setter still returns
-            pass
+            notes = []
+            journal.noted(notes, ['setter_failed', setter])
+        if features.JOURNAL:
+            try:
+                journal.notes(Basket.journal, notes)
+            except:  # no journal yet, or a broken one: the setter still returns
+                pass
         return self
 
     def _set_id(self, basket_id, notes):
@@ -82,7 +84,7 @@ class Basket:
 
     def _add_line(self, product_id, quantity, price, variant_id, props, notes):
         if len(self.js_items) >= limits.MAX_BASKET_ITEMS:
-            prims.append(notes, ['basket_full', limits.MAX_BASKET_ITEMS])
+            journal.noted(notes, ['basket_full', limits.MAX_BASKET_ITEMS])
             return
         line = coerce_line(product_id, quantity, price, variant_id, props, notes)
         if line != None:
@@ -125,7 +127,7 @@ def basket_payload(basket, notes):
     """The `basket` of a setbasket event, read from a basket object: {id, currency, total, url,
     size, items}; None (with a note) when `basket` is not an object."""
     if not prims.is_plain_object(basket):
-        prims.append(notes, ['not_basket', basket])
+        journal.noted(notes, ['not_basket', basket])
         return None
     items = []
     size = 0

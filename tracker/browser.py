@@ -38,7 +38,7 @@ def __new__(value):
     return value
 # __pragma__ ('noskip')
 
-from tracker import events, keys, prims
+from tracker import events, forms, keys, prims
 
 REQUEST_TIMEOUT_MS = 10 * 1000
 # How long a failed request waits before it counts as failed (see `send`).
@@ -113,6 +113,22 @@ def read_cookie_now(name):
         part = prims.trim(part)
         if prims.starts_with(part, name + '='):
             return prims.substring(part, len(name) + 1, None)
+    return None
+
+
+def email_field(element):
+    """True for an email-like form field (`forms.is_email_field` over its attributes)."""
+    return forms.is_email_field(element.tagName, element.getAttribute('type'), element.getAttribute('name'),
+                                element.getAttribute('id'), element.getAttribute('autocomplete'))
+
+
+def submitted_email(form):
+    """The value of the first email-like field with a value in `form`, or None."""
+    elements = form.elements
+    for index in range(elements.length if elements else 0):
+        field = elements[index]
+        if email_field(field) and prims.is_string(field.value) and len(field.value) > 0:
+            return field.value
     return None
 
 

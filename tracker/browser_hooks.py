@@ -12,7 +12,7 @@ modules (`browser.py` is the environment: time, cookies, storage, transport, tim
   `consent_tools.TOOLS`; False for a tool the table does not have);
 - forms: `watch_changes(selector, on_value)` (a changed input matching `selector`, or, for None,
   any email-like field: `forms.py`) and `watch_submits(on_value)` (a submitted form's first
-  email-like field with a value).
+  email-like field with a value; only where the form opt-in is built in: `features.FORMS`).
 
 Every call is wrapped: whatever the page throws stays here.
 """
@@ -25,7 +25,7 @@ def __pragma__(*args):
     return None
 # __pragma__ ('noskip')
 
-from tracker import browser, consent_tools, forms, prims
+from tracker import browser, consent_tools, features, prims
 
 
 def read_path(path):
@@ -70,12 +70,6 @@ def watch_data_layer(see):
         pass
 
 
-def email_field(element):
-    """True for an email-like form field (`forms.is_email_field` over its attributes)."""
-    return forms.is_email_field(element.tagName, element.getAttribute('type'), element.getAttribute('name'),
-                                element.getAttribute('id'), element.getAttribute('autocomplete'))
-
-
 class BrowserHooks:
     """The page's hooks for the pure modules, in this browser. See the module docstring."""
 
@@ -83,6 +77,8 @@ class BrowserHooks:
         self._target = target
 
     def raw_data(self):
+        if not features.MAGENTO:
+            return None
         # A quoted read: the build renames snake_case attributes, never quoted keys.
         found = prims.read_key(self._target, 'raw_data')
         return found if prims.is_plain_object(found) else None
@@ -117,10 +113,10 @@ class BrowserHooks:
             pass
 
     def gpc(self):
-        return browser.page_value(lambda: window.navigator.globalPrivacyControl) == True
+        return features.CONSENT and browser.page_value(lambda: window.navigator.globalPrivacyControl) == True
 
     def watch_consent(self, tool, category, decide):
-        entry = prims.read_key(consent_tools.TOOLS, tool)
+        entry = prims.read_key(consent_tools.TOOLS, tool) if features.CONSENT else None
         if entry == None:
             return False
 
@@ -128,36 +124,38 @@ class BrowserHooks:
             if decision != None:
                 decide(decision)
 
-        def check(event):
-            values = []
-            for path in entry['reads']:
-                prims.append(values, read_path(path))
-            tell(entry['decide'](values, category))
+        if features.COOKIEBOT or features.ONETRUST:
+            def check(event):
+                values = []
+                for path in entry['reads']:
+                    prims.append(values, read_path(path))
+                tell(entry['decide'](values, category))
 
-        if len(entry['reads']) > 0:
-            check(None)
-        for name in entry['events']:
-            browser.listen(window, name, check)
-        for name in entry['refusals']:
-            browser.listen(window, name, lambda event: decide(False))
-        if entry['data_layer']:
+            if len(entry['reads']) > 0:
+                check(None)
+            for name in entry['events']:
+                browser.listen(window, name, check)
+        if features.COOKIEBOT:
+            for name in entry['refusals']:
+                browser.listen(window, name, lambda event: decide(False))
+        if features.GCM and entry['data_layer']:
             watch_data_layer(lambda command: tell(entry['decide']([command], category)))
         return True
 
     def watch_changes(self, selector, on_value):
         def changed(event):
             field = event.target
-            wanted = field.matches(selector) if selector != None else email_field(field)
+            wanted = field.matches(selector) if selector != None else features.FORMS and browser.email_field(field)
             if wanted and field.getAttribute('type') != 'password':
                 on_value(field.value)
         browser.listen(window.document, 'change', changed)
 
     def watch_submits(self, on_value):
+        if not features.FORMS:
+            return
+
         def submitted(event):
-            elements = event.target.elements
-            for index in range(elements.length if elements else 0):
-                field = elements[index]
-                if email_field(field) and prims.is_string(field.value) and len(field.value) > 0:
-                    on_value(field.value)
-                    return
+            value = browser.submitted_email(event.target)
+            if value != None:
+                on_value(value)
         browser.listen(window.document, 'submit', submitted)

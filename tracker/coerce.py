@@ -9,7 +9,7 @@ surrogates.
 Pure: imports only `prims` and `limits`.
 """
 
-from tracker import limits, prims
+from tracker import journal, limits, prims
 
 MAX_TEXT_LENGTH = 4096
 MAX_OBJECT_DEPTH = 6
@@ -38,12 +38,12 @@ def coerce_id(value, field, notes):
         if len(value) == 0:
             return None
         if len(value) > limits.MAX_ID_LENGTH:
-            prims.append(notes, ['long', field, value, limits.MAX_ID_LENGTH])
+            journal.noted(notes, ['long', field, value, limits.MAX_ID_LENGTH])
             return None
         return clean_text(value)
     if prims.is_number(value) and prims.is_finite(value):
         return prims.number_text(value)
-    prims.append(notes, ['not_id', field, value])
+    journal.noted(notes, ['not_id', field, value])
     return None
 
 
@@ -56,16 +56,16 @@ def coerce_money(value, field, notes):
     if prims.is_number(value):
         if prims.is_finite(value):
             return value
-        prims.append(notes, ['not_amount', field, value])
+        journal.noted(notes, ['not_amount', field, value])
         return None
     if prims.is_string(value) and len(value) <= limits.MAX_ID_LENGTH:
         digits = prims.keep_chars(value, MONEY_CHARS)
         number = prims.parse_decimal(digits)
         if number != None:
             if digits != value:
-                prims.append(notes, ['read_as', field, value, number])
+                journal.noted(notes, ['read_as', field, value, number])
             return number
-    prims.append(notes, ['not_amount', field, value])
+    journal.noted(notes, ['not_amount', field, value])
     return None
 
 
@@ -80,15 +80,15 @@ def coerce_quantity(value, field, notes):
     elif prims.is_string(value) and len(value) <= 32:
         number = prims.parse_decimal(prims.trim(value))
     if number == None or not prims.is_finite(number):
-        prims.append(notes, ['not_quantity', field, value])
+        journal.noted(notes, ['not_quantity', field, value])
         return None
     whole = prims.floor(number)
     if whole < 1 or whole > limits.MAX_QUANTITY:
-        prims.append(notes, ['quantity_range', field, value, limits.MAX_QUANTITY])
+        journal.noted(notes, ['quantity_range', field, value, limits.MAX_QUANTITY])
         return None
     # Typed comparison: JavaScript's `2 != "2"` is false.
     if not prims.is_number(value) or whole != value:
-        prims.append(notes, ['read_as', field, value, whole])
+        journal.noted(notes, ['read_as', field, value, whole])
     return whole
 
 
@@ -98,16 +98,16 @@ def coerce_text(value, field, max_length, notes):
     if value == None:
         return None
     if prims.is_number(value) and prims.is_finite(value):
-        prims.append(notes, ['number_as_text', field, value])
+        journal.noted(notes, ['number_as_text', field, value])
         return prims.number_text(value)
     if prims.is_string(value):
         if len(value) == 0:
             return None
         if len(value) > max_length:
-            prims.append(notes, ['long', field, value, max_length])
+            journal.noted(notes, ['long', field, value, max_length])
             return None
         return clean_text(value)
-    prims.append(notes, ['not_text', field, value])
+    journal.noted(notes, ['not_text', field, value])
     return None
 
 
@@ -117,7 +117,7 @@ def coerce_stage(value, notes):
         return value
     if prims.is_string(value) and len(value) > 0 and len(value) <= limits.MAX_STAGE_LENGTH:
         return clean_text(value)
-    prims.append(notes, ['not_stage', value])
+    journal.noted(notes, ['not_stage', value])
     return None
 
 
@@ -178,11 +178,11 @@ def coerce_object(value, field, max_bytes, notes):
     if value == None:
         return None
     if not prims.is_plain_object(value):
-        prims.append(notes, ['not_object', field, value])
+        journal.noted(notes, ['not_object', field, value])
         return None
     copy = plain_copy(value, 0)
     text = prims.to_json(copy)
     if text == None or prims.utf8_length(text) > max_bytes:
-        prims.append(notes, ['too_large', field, max_bytes])
+        journal.noted(notes, ['too_large', field, max_bytes])
         return None
     return copy

@@ -13,10 +13,10 @@ An entry:
   command pushed, now and later, is given to `decide` alone (as a list of one);
 - 'decide': `decide(values, category)` -> True (granted), False (refused) or None (no answer yet).
 
-Pure: imports only `prims`.
+Pure: imports only `prims` and `features`.
 """
 
-from tracker import prims
+from tracker import features, prims
 
 
 def cookiebot_decision(values, category):
@@ -59,11 +59,15 @@ def gcm_decision(values, category):
     return None
 
 
-TOOLS = {
-    'cookiebot': {'reads': ['Cookiebot.consent', 'Cookiebot.hasResponse'],
-                  'events': ['CookiebotOnConsentReady', 'CookiebotOnAccept'], 'refusals': ['CookiebotOnDecline'],
-                  'data_layer': False, 'decide': cookiebot_decision},
-    'onetrust': {'reads': ['OnetrustActiveGroups', 'OneTrust.IsAlertBoxClosed()'], 'events': ['OneTrustGroupsUpdated'],
-                 'refusals': [], 'data_layer': False, 'decide': onetrust_decision},
-    'gcm': {'reads': [], 'events': [], 'refusals': [], 'data_layer': True, 'decide': gcm_decision},
-}
+# A tool left out of a build (features.py) is not in its table.
+TOOLS = {}
+if features.COOKIEBOT:
+    TOOLS['cookiebot'] = {'reads': ['Cookiebot.consent', 'Cookiebot.hasResponse'],
+                          'events': ['CookiebotOnConsentReady', 'CookiebotOnAccept'], 'refusals': ['CookiebotOnDecline'],
+                          'data_layer': False, 'decide': cookiebot_decision}
+if features.ONETRUST:
+    TOOLS['onetrust'] = {'reads': ['OnetrustActiveGroups', 'OneTrust.IsAlertBoxClosed()'],
+                         'events': ['OneTrustGroupsUpdated'], 'refusals': [], 'data_layer': False,
+                         'decide': onetrust_decision}
+if features.GCM:
+    TOOLS['gcm'] = {'reads': [], 'events': [], 'refusals': [], 'data_layer': True, 'decide': gcm_decision}

@@ -3,14 +3,16 @@ integration doctor, fetched by the tag only when the debug switch is on (`main.p
 
 It finds the running tag through the hidden property the tag sets on `window.ometria`, and
 follows its journal from the first entry: the overlay shows the page's whole story, however late
-this file arrives. Nothing escapes to the page.
+this file arrives. It also checks the page's forms: a form holding an email address that is
+submitted with no identify following it within doctor.FORM_CHECK_DELAY_MS gets a warning (the
+store's sign-up hook is broken). Nothing escapes to the page.
 """
 
 # __pragma__ ('skip')
 window = None
 # __pragma__ ('noskip')
 
-from tracker import browser, debug_view, overlay, prims
+from tracker import browser, debug_view, doctor, identity, overlay, prims
 
 MARKER = '__ometria_tag__'
 
@@ -23,7 +25,31 @@ def start():
     view = debug_view.DebugView(lambda row: drawing.show(row),
                                 lambda text: browser.console_write('warn', text, None),
                                 lambda count: drawing.seen(count))
-    running['follow'](lambda entry: view.take(entry))
+    entries = []
+
+    def take(entry):
+        if entry['n'] >= len(entries):
+            prims.append(entries, entry)
+        view.take(entry)
+
+    running['follow'](take)
+    watch_forms(view, entries)
+
+
+def watch_forms(view, entries):
+    """The doctor's form check (see the module docstring)."""
+    def check(value, mark):
+        if not doctor.identified_since(entries, mark):
+            view.take({'n': 'form-' + prims.number_text(mark), 'k': 'warn', 'c': 'form_without_identify',
+                       'a': [value], 'd': None, 's': None})
+
+    def submitted(event):
+        value = browser.submitted_email(event.target)
+        if value != None and identity.valid_identity(value, []) != None:
+            mark = len(entries)
+            window.setTimeout(lambda: check(value, mark), doctor.FORM_CHECK_DELAY_MS)
+
+    browser.listen(window.document, 'submit', submitted)
 
 
 try:

@@ -14,6 +14,8 @@ Pure: imports only `prims`.
 
 from tracker import prims
 
+# How long after a form holding an email is submitted the doctor waits for the store's identify.
+FORM_CHECK_DELAY_MS = 1500
 KNOWN_PAGE_TYPES = ['homepage', 'listing', 'basket', 'checkout', 'confirmation', 'product', 'content', 'search']
 TOTAL_TOLERANCE = 0.01
 
@@ -134,6 +136,8 @@ WORDS = {
                                 'waiting for the pageview. Call ometria.init(pageType, pageData, storeId) first.'),
     'unknown_page_type': lambda a: ('Unknown page type ' + describe(a[0]) + ': use one of ' +
                                     prims.join(KNOWN_PAGE_TYPES, ', ') + ' (it is recorded as given).'),
+    'answered_late': lambda a: ('ometria.' + a[0] + '() was called while the debug tag loaded: it returned undefined '
+                                'on this page only (without #om_debug it returns its value at once).'),
     'onload_failed': lambda a: ('ometria.onLoad threw "' + a[0] + '": the calls it made before the error were recorded, '
                                 'the rest were not. Fix the error (a typo such as ometria.idenfiy?).'),
     'onloaded_failed': lambda a: 'window.onOmetriaLoaded threw "' + a[0] + '"; the tag carries on.',
@@ -229,3 +233,13 @@ def abs_value(value):
 def money_text(value):
     """`value` rounded to cents, as text."""
     return prims.number_text(prims.floor(value * 100 + 0.5) / 100)
+
+
+def identified_since(entries, mark):
+    """True when the journal `entries` record an identify from index `mark` on (the event, or an
+    identify of the identity already known): a submitted form's hook worked."""
+    for index in range(mark, len(entries)):
+        entry = entries[index]
+        if (entry['k'] == 'event' and entry['c'] == 'identify') or entry['c'] == 'same_identity':
+            return True
+    return False

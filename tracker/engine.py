@@ -1,6 +1,6 @@
 """The tag's verbs: what each API call records, as the spec, the deployed tag and real stores need.
 
-`Engine(env, hooks, settings, delivery, journal, publish)` has the calls behind the public API and
+`Engine(env, hooks, settings, delivery, page_journal, publish)` has the calls behind the public API and
 the page's `start` and `settle`. It holds no browser object: time, cookies, storage, URLs and ids
 come from `env`, the data layer, the address bar and the store's callbacks from `hooks`; events
 go to `delivery.enqueue`; what happened to the journal; `publish(name,
@@ -34,8 +34,10 @@ from tracker import (
     coerce,
     datalayer,
     events,
+    features,
     gate,
     identity,
+    journal,
     keys,
     limits,
     memory,
@@ -54,14 +56,14 @@ class Engine:
     """The verbs of one page; see the module docstring. `settings` holds 'account_id' and
     'cookie_domain'."""
 
-    def __init__(self, env, hooks, settings, delivery, journal, publish):
+    def __init__(self, env, hooks, settings, delivery, page_journal, publish):
         self._env = env
         self._hooks = hooks
         self._account = settings['account_id']
-        self._journal = journal
+        self._journal = page_journal
         self._publish = publish
-        self._visitor = visitor.Visitor(env, settings['account_id'], settings['cookie_domain'], journal)
-        self._gate = gate.Gate(lambda batch: delivery.enqueue(batch), journal)
+        self._visitor = visitor.Visitor(env, settings['account_id'], settings['cookie_domain'], page_journal)
+        self._gate = gate.Gate(lambda batch: delivery.enqueue(batch), page_journal)
         self._uid = None
         self._store_id = None
         self._last_url = None
@@ -72,8 +74,7 @@ class Engine:
         self._next_type = None
         self._next_data = None
         self._linked = False
-        self._form_email = None
-        basket.Basket.journal = journal
+        basket.Basket.journal = page_journal
 
     def _read(self, name):
         return self._env.store_get(keys.storage_key(self._account, name))
@@ -90,7 +91,7 @@ class Engine:
         event = events.make_event(self._env.new_uuid(), event_type, context, fields)
         if self._linked:
             event['linked'] = True
-        self._journal.event(event_type, label, details, [event['id']])
+        journal.event(self._journal, event_type, label, details, [event['id']])
         self._gate.admit(event)
         return event
 
@@ -107,20 +108,23 @@ class Engine:
         self._uid = memory.identity_in(self._read('uid'))
         self._visitor.start(attribution.landing_source(href, env.referrer(), env.host(), env.now_ms()))
         if self._uid != None:
-            self._journal.line('identified', [self._uid], {'identity': self._uid})
+            journal.line(self._journal, 'identified', [self._uid], {'identity': self._uid})
         else:
-            self._journal.line('not_identified', [], None)
+            journal.line(self._journal, 'not_identified', [], None)
         found = channels.identity_from_url(href)
         if found != None:
             self._hooks.replace_url(found['clean_url'])
             if found['identity'] == None:
-                self._journal.refuse(found['notes'])
+                journal.refuse(self._journal, found['notes'])
             else:
-                self._journal.line('identified_by', [found['channel']], {'identity': found['identity']})
+                journal.line(self._journal, 'identified_by', [found['channel']], {'identity': found['identity']})
                 self.identify(found['identity'], None, 'url')
         self._read_ommage()
 
     def _read_ommage(self):
+        """Magento's `ommage` cookie (`ommage.py`): its commands recorded as calls, then cleared."""
+        if not features.MAGENTO:
+            return
         env = self._env
         value = env.read_cookie(ommage.COOKIE_NAME)
         if value == None or len(value) == 0:
@@ -128,27 +132,29 @@ class Engine:
         env.write_cookie(ommage.COOKIE_NAME, '', 0, None)
         notes = []
         for command in ommage.commands(value, urls.origin_of(env.href()), notes):
-            self._journal.line('ommage', [command['kind']], command)
+            journal.line(self._journal, 'ommage', [command['kind']], command)
             if command['kind'] == 'basket':
                 self._send_basket(command['basket'])
             elif command['kind'] == 'identify':
                 self.identify(command['email'], None, 'ommage')
             else:
                 self.transaction(command['order_id'], None)
-        self._journal.refuse(notes)
+        journal.refuse(self._journal, notes)
 
     # --- pageviews -------------------------------------------------------------------------------
 
     def init(self, page_type, page_data, store_id):
         """A pageview. `page_type` undefined (`init()`) with a data layer present re-reads it."""
-        raw = self._hooks.raw_data()
+        raw = self._hooks.raw_data() if features.MAGENTO else None
         if prims.is_undefined(page_type) and raw != None and self._next_type == None:
             self.init_from_data_layer(raw)
             return
         self._pageview(page_type, page_data, store_id)
 
     def init_from_data_layer(self, raw):
-        args = datalayer.read_raw_data(raw)
+        """The page's pageview (and, on a confirmation page, its transaction) from the store's data
+        layer `raw` (`datalayer.py`)."""
+        args = datalayer.read_raw_data(raw) if features.MAGENTO else None
         if args == None:
             self._pageview(None, None, None)
             return
@@ -187,8 +193,8 @@ class Engine:
         store = coerce.coerce_id(store_id, 'store id', notes)
         if store != None:
             self._store_id = store
-        self._journal.notes(notes)
-        self._journal.check('pageview', {'page_type': kind, 'page_data': data})
+        journal.notes(self._journal, notes)
+        journal.check(self._journal, 'pageview', {'page_type': kind, 'page_data': data})
         url = events.page_url(self._env.href())
         if self._last_url == None:
             referrer = self._env.referrer()
@@ -212,59 +218,45 @@ class Engine:
         notes = []
         value = identity.valid_identity(email, notes)
         if value == None:
-            self._journal.refuse(notes)
+            journal.refuse(self._journal, notes)
             return
-        self._form_email = None
         details = coerce.coerce_object(profile, 'profile', MAX_PROFILE_BYTES, notes)
-        self._journal.notes(notes)
+        journal.notes(self._journal, notes)
         remembered = memory.identity_in(self._read('uid'))
         if remembered != None:
             self._uid = remembered
         if value == self._uid:
-            self._journal.note(['same_identity', value])
+            journal.note(self._journal, ['same_identity', value])
             return
         if self._uid != None:
-            self._journal.line('changed_identity', [self._uid, value], {'from': self._uid, 'to': value})
+            journal.line(self._journal, 'changed_identity', [self._uid, value], {'from': self._uid, 'to': value})
         self._uid = value
         self._write('uid', memory.identity_text(value))
         self._record('identify', {'email': value, 'profile': details, 'via': via}, None,
                      {'email': value, 'profile': details, 'via': via})
-        self._journal.line('identified', [value], {'identity': value})
+        journal.line(self._journal, 'identified', [value], {'identity': value})
 
     def identify_from_form(self, value, how):
         """A valid email address in one of the site's inputs: `how` is 'observe'
         (`observeEmailInputs`) or 'form' (the account's opt-in)."""
         notes = []
         if identity.valid_identity(value, notes) != None:
-            self._journal.line('form_identity', [how], {'email': value})
+            journal.line(self._journal, 'form_identity', [how], {'email': value})
             self.identify(value, None, 'form')
-
-    def form_submitted(self, value):
-        """A form holding a valid email address was submitted: unless `identify` follows (the
-        store's own hook), `form_check` warns in debug mode."""
-        notes = []
-        if identity.valid_identity(value, notes) != None:
-            self._form_email = value
-
-    def form_check(self):
-        """After a form with an email address was submitted: warn when no identify followed."""
-        if self._form_email != None:
-            self._journal.warn(['form_without_identify', self._form_email])
-            self._form_email = None
 
     def set_profile_data(self, data):
         """`setProfileData(obj)`: a `profile` event with data about the identified visitor."""
         notes = []
         self._uid = memory.identity_in(self._read('uid')) or self._uid
         if self._uid == None:
-            self._journal.warn(['profile_without_identity'])
+            journal.warn(self._journal, ['profile_without_identity'])
             return
         profile = coerce.coerce_object(data, 'profile', MAX_PROFILE_BYTES, notes)
         if profile == None:
-            prims.append(notes, ['profile_empty'])
-            self._journal.refuse(notes)
+            journal.noted(notes, ['profile_empty'])
+            journal.refuse(self._journal, notes)
             return
-        self._journal.notes(notes)
+        journal.notes(self._journal, notes)
         self._record('profile', {'profile': profile}, None, {'profile': profile})
 
     def get_identity(self):
@@ -276,7 +268,7 @@ class Engine:
 
     def link_session(self, linked):
         self._linked = linked == True
-        self._journal.note(['linked', self._linked])
+        journal.note(self._journal, ['linked', self._linked])
 
     def snapshot(self):
         """`ometria._debug()`: what support engineers ask for."""
@@ -298,14 +290,14 @@ class Engine:
         notes = []
         payload = basket.basket_payload(given, notes)
         if payload == None:
-            self._journal.refuse(notes)
+            journal.refuse(self._journal, notes)
             return False
-        self._journal.notes(notes)
-        self._journal.check('basket', payload)
+        journal.notes(self._journal, notes)
+        journal.check(self._journal, 'basket', payload)
         sid = self._visitor.touch()['sid']
         fingerprint = basket.basket_fingerprint(payload)
         if memory.basket_already_sent(self._read('basket'), sid, fingerprint):
-            self._journal.note(['basket_unchanged'])
+            journal.note(self._journal, ['basket_unchanged'])
             return True
         self._write('basket', memory.basket_text(sid, fingerprint))
         self._record('setbasket', {'basket': payload}, None, {'basket': payload})
@@ -318,19 +310,19 @@ class Engine:
         notes = []
         pid = coerce.coerce_id(product_id, 'product_id', notes)
         if pid == None:
-            prims.append(notes, ['add_no_product'])
-            self._journal.refuse(notes)
+            journal.noted(notes, ['add_no_product'])
+            journal.refuse(self._journal, notes)
             return
         count = coerce.coerce_quantity(quantity, 'quantity', notes)
         if count == None:
-            prims.append(notes, ['add_bad', product_id])
-            self._journal.refuse(notes)
+            journal.noted(notes, ['add_bad', product_id])
+            journal.refuse(self._journal, notes)
             return
         fields = {'product_id': pid, 'quantity': count}
         more = self._extra(extra, notes)
         if more != None:
             fields['extra'] = more
-        self._journal.notes(notes)
+        journal.notes(self._journal, notes)
         self._record('addtobasket', fields, None, fields)
 
     def view_product(self, product_id):
@@ -338,42 +330,42 @@ class Engine:
         notes = []
         pid = coerce.coerce_id(product_id, 'product_id', notes)
         if pid == None:
-            prims.append(notes, ['view_no_product'])
-            self._journal.refuse(notes)
+            journal.noted(notes, ['view_no_product'])
+            journal.refuse(self._journal, notes)
             return
-        self._journal.notes(notes)
+        journal.notes(self._journal, notes)
         self._record('viewproduct', {'product_id': pid}, pid, {'product_id': pid})
 
     def checkout(self, stage, extra):
         notes = []
         value = coerce.coerce_stage(stage, notes)
         if value == None:
-            prims.append(notes, ['checkout_bad'])
-            self._journal.refuse(notes)
+            journal.noted(notes, ['checkout_bad'])
+            journal.refuse(self._journal, notes)
             return
         fields = {'stage': value}
         more = self._extra(extra, notes)
         if more != None:
             fields['extra'] = more
-        self._journal.notes(notes)
+        journal.notes(self._journal, notes)
         self._record('checkout', fields, value, fields)
 
     def transaction(self, order_id, extra):
         notes = []
         value = coerce.coerce_id(order_id, 'order id', notes)
         if value == None:
-            prims.append(notes, ['transaction_no_id'])
-            self._journal.refuse(notes)
+            journal.noted(notes, ['transaction_no_id'])
+            journal.refuse(self._journal, notes)
             return
         fields = {'order_id': value}
         more = self._extra(extra, notes)
         if more != None:
             fields['extra'] = more
-        self._journal.notes(notes)
+        journal.notes(self._journal, notes)
         self._transaction = True
         orders = memory.orders_in(self._read('orders'))
         if prims.find_item(orders, value) >= 0:
-            self._journal.note(['order_seen', value])
+            journal.note(self._journal, ['order_seen', value])
             return
         self._write('orders', memory.orders_text(orders, value))
         self._record('transaction', fields, value, fields)
@@ -386,11 +378,11 @@ class Engine:
         notes = []
         kind = coerce.coerce_text(custom_type, 'event type', limits.MAX_CUSTOM_TYPE_LENGTH, notes)
         if kind == None:
-            prims.append(notes, ['track_no_type'])
-            self._journal.refuse(notes)
+            journal.noted(notes, ['track_no_type'])
+            journal.refuse(self._journal, notes)
         else:
             fields = coerce.coerce_object(data, 'event data', MAX_PAGE_DATA_BYTES, notes)
-            self._journal.notes(notes)
+            journal.notes(self._journal, notes)
             self._record('custom', {'custom_type': kind, 'data': fields if fields != None else {}}, kind,
                          {'custom_type': kind, 'data': fields})
         if prims.is_function(callback):
@@ -409,7 +401,6 @@ class Engine:
         """The page has settled (loaded a moment ago, or is being left): release calls still
         held for want of an `init`, and check what a page should have done by now."""
         self._gate.settle()
-        self.form_check()
         if self._confirmation and not self._transaction:
             self._confirmation = False
-            self._journal.warn(['confirmation_without_transaction'])
+            journal.warn(self._journal, ['confirmation_without_transaction'])

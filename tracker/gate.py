@@ -16,9 +16,9 @@ MAX_HELD_EVENTS = 100
 class Gate:
     """The gate of one page; see the module docstring."""
 
-    def __init__(self, deliver, journal):
+    def __init__(self, deliver, page_journal):
         self._deliver = deliver
-        self._journal = journal
+        self._journal = page_journal
         self._held = []
         self._inited = False
         self._released = False
@@ -34,10 +34,10 @@ class Gate:
             self._deliver([event])
             return
         prims.append(self._held, event)
-        self._journal.state([event['id']], journal.HELD)
+        journal.state(self._journal, [event['id']], journal.HELD)
         if len(self._held) >= MAX_HELD_EVENTS:
             self._released = True
-            self._journal.warn(['too_many_held', MAX_HELD_EVENTS])
+            journal.warn(self._journal, ['too_many_held', MAX_HELD_EVENTS])
             self._release(None)
 
     def _release(self, store_id):
@@ -60,5 +60,5 @@ class Gate:
         if not self._inited and not self._settled:
             self._settled = True
             self._released = True
-            self._journal.warn(['no_init'])
+            journal.warn(self._journal, ['no_init'])
             self._release(None)

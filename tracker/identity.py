@@ -3,7 +3,7 @@
 Pure: imports only `prims`, `coerce` and `limits`.
 """
 
-from tracker import coerce, limits, prims
+from tracker import coerce, journal, limits, prims
 
 # The collector checks the same patterns (collector/models.py, from the same table), so what the
 # tag accepts the collector stores.
@@ -21,5 +21,5 @@ def valid_identity(value, notes):
             text = coerce.clean_text(text)
             if prims.matches(EMAIL_PATTERN, text) or prims.matches(PROFILE_ID_PATTERN, text):
                 return text
-    prims.append(notes, ['not_identity', value])
+    journal.noted(notes, ['not_identity', value])
     return None

@@ -13,13 +13,20 @@ An entry is a plain object with short quoted keys (they cross into a separately 
 - 'c': a code (`debug_view.py` holds the text of each), 'a': its arguments, 'd': details printed
   to the console when the line is clicked, 's': the delivery state of an 'event' entry.
 
-A note is a list `[code, arguments...]`, made by the pure modules (`coerce.py`, `basket.py`...).
-With the switch off the journal records nothing. At most MAX_JOURNAL_ENTRIES are kept.
+A note is a list `[code, arguments...]`, made by the pure modules (`coerce.py`, `basket.py`...)
+with `noted(notes, note)`. With the switch off the journal records nothing. At most
+MAX_JOURNAL_ENTRIES are kept.
 
-Pure: imports only `prims`.
+The tag records through this module's functions (`journal.line(page_journal, ...)`, `warn`,
+`note`, `notes`, `refuse`, `check`, `event`, `state`, `noted`), never through a Journal's methods:
+in a build without the journal (`features.JOURNAL` off: the tag shoppers download, whose debug mode
+runs a journaled twin, main.py) each function is empty, and the minifier drops every call to it
+with its arguments, so none of the debug-only work reaches shoppers.
+
+Pure: imports only `prims` and `features`.
 """
 
-from tracker import prims
+from tracker import features, prims
 
 MAX_JOURNAL_ENTRIES = 500
 # The delivery states an event's entry goes through (`state`), the overlay's badges.
@@ -110,3 +117,52 @@ class Journal:
 
     def enabled(self):
         return self._enabled
+
+
+# -- what the tag calls (empty, and dropped by the minifier, in a build without the journal) -------
+
+def line(page_journal, code, args, details):
+    """A line of the spec's table on `page_journal` (see Journal.line)."""
+    if features.JOURNAL:
+        page_journal.line(code, args, details)
+
+
+def event(page_journal, event_type, label, details, event_ids):
+    if features.JOURNAL:
+        page_journal.event(event_type, label, details, event_ids)
+
+
+def warn(page_journal, note):
+    if features.JOURNAL:
+        page_journal.warn(note)
+
+
+def note(page_journal, one):
+    if features.JOURNAL:
+        page_journal.note(one)
+
+
+def notes(page_journal, some):
+    if features.JOURNAL:
+        page_journal.notes(some)
+
+
+def refuse(page_journal, some):
+    if features.JOURNAL:
+        page_journal.refuse(some)
+
+
+def check(page_journal, code, details):
+    if features.JOURNAL:
+        page_journal.check(code, details)
+
+
+def state(page_journal, event_ids, new_state):
+    if features.JOURNAL:
+        page_journal.state(event_ids, new_state)
+
+
+def noted(notes_so_far, one):
+    """Add the note `one` ([code, arguments...]) to a call's `notes_so_far`."""
+    if features.JOURNAL:
+        prims.append(notes_so_far, one)

@@ -7,11 +7,19 @@ What happens when the tag file runs:
    third-party stub) is kept and the API methods are merged into it; a stub's methods are
    replaced. A value that cannot take them (a frozen object, a DOM element named "ometria") is
    replaced by a new object holding its own properties.
-3. `#om_debug` (or its cookie) turns the debug switch on: the journal records, and the debug
-   module (`ometria.debug.js`, beside the tag file) is fetched with its integrity checked.
-   Without the switch nothing is fetched and nothing is drawn.
-4. `page.Page` starts the tag (API, session, data layer, hooks); this module binds the page's
+3. `page.Page` starts the tag (API, session, data layer, hooks); this module binds the page's
    lifecycle events to its handlers.
+
+Debug mode: `#om_debug` (or its cookie) turns the debug switch on. The tag shoppers download holds
+no journal (`features.JOURNAL` off: none of the debug-only work costs them a byte), so with the
+switch on it hands over to its journaled twin, the same feature set built with the journal
+(`config.JOURNAL_FILE`, beside the tag file, its integrity checked): it publishes the API as
+functions that queue the page's calls (and the real `Basket`), leaves the settings and the queue
+in a hidden property (BOOT), and loads the twin, which starts the tag, replays the queued calls in
+order and loads the debug module (`ometria.debug.js`: the overlay and the doctor); a queueing
+function a store kept calls the running tag from then on. Should the twin fail to load (or load
+and not take over), the tag starts itself and replays the calls: nothing is lost, only the
+overlay.
 
 Nothing escapes to the page: the whole start is guarded.
 """
@@ -24,10 +32,13 @@ def __pragma__(*args):
     return None
 # __pragma__ ('noskip')
 
-from tracker import browser, browser_hooks, config, journal, page, prims
+from tracker import browser, browser_hooks, config, features, journal, page, prims
 
 DEBUG_FILE = 'ometria.debug.js'
 MARKER = '__ometria_tag__'
+# Left by a tag handing over to its journaled twin: {'settings', 'calls', 'src', 'api'} ('api':
+# the running tag's functions, once one has taken over).
+BOOT = '__ometria_boot__'
 
 
 def debug_switch(env):
@@ -58,73 +69,65 @@ def public_object(existing):
     return fresh
 
 
-def debug_file_url(tag_src):
-    """The debug module's URL: beside the tag file (same origin and folder, so a store that
+def file_beside(tag_src, collector_url, name):
+    """The URL of the file `name` beside the tag file (same origin and folder, so a store that
     self-hosts the tag under `script-src 'self'` can load it), else beside the collector."""
-    base = tag_src if prims.is_string(tag_src) and len(tag_src) > 0 else config.COLLECTOR_URL
+    base = tag_src if prims.is_string(tag_src) and len(tag_src) > 0 else collector_url
     cut = prims.find(base, '?')
     if cut >= 0:
         base = prims.substring(base, 0, cut)
-    return prims.substring(base, 0, prims.last_find(base, '/') + 1) + DEBUG_FILE
+    return prims.substring(base, 0, prims.last_find(base, '/') + 1) + name
 
 
-def load_debug_module(url):
-    """Fetch and run the debug module, its integrity checked (SRI). Where `modulepreload` exists
-    it is preloaded with `integrity` and then imported: neither step is a Trusted Types sink, so
-    this works on pages that allow no policy at all. Elsewhere (older engines, which have no
-    Trusted Types either) a classic script element carries `integrity`."""
+def load_file(url, integrity, failed, ran):
+    """Fetch and run the script at `url`, its integrity checked (SRI); `ran()` once it has run,
+    `failed()` when it cannot be had. Where `modulepreload` exists it is preloaded with `integrity` and then imported:
+    neither step is a Trusted Types sink, so this works on pages that allow no policy at all.
+    Elsewhere (older engines, which have no Trusted Types either) a classic script element
+    carries `integrity`."""
     document = window.document
     try:
         link = document.createElement('link')
         if link.relList and link.relList.supports and link.relList.supports('modulepreload'):
             link.rel = 'modulepreload'
             link.crossOrigin = 'anonymous'
-            link.integrity = config.DEBUG_INTEGRITY
+            link.integrity = integrity
             link.href = url
-            browser.listen(link, 'load', lambda event: __pragma__('js', '{}', 'import (url)'))
+            browser.listen(link, 'load', lambda event: __pragma__('js', '{}', 'import (url).then (ran, failed)'))
+            browser.listen(link, 'error', lambda event: failed())
             document.head.appendChild(link)
             return
         script = document.createElement('script')
         script.crossOrigin = 'anonymous'
-        script.integrity = config.DEBUG_INTEGRITY
+        script.integrity = integrity
         script.src = url
+        browser.listen(script, 'load', lambda event: ran())
+        browser.listen(script, 'error', lambda event: failed())
         document.head.appendChild(script)
-    except:  # no debug module: the page goes on
-        pass
+    except:  # nothing loaded: the page goes on
+        failed()
 
 
-def start():
-    existing = browser.page_value(lambda: window.ometria)
-    if prims.is_plain_object(existing):
-        running = prims.read_key(existing, MARKER)
-        if running != None and prims.is_function(prims.read_key(running, 'loaded_again')):
-            running['loaded_again']()
-            return
-    target = public_object(existing)
-    env = browser.BrowserEnv()
-    debug_on = debug_switch(env)
-    # Read now or never (`currentScript` is set only while this file runs), and only when needed:
-    # it is not free.
-    tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on else None
-    page_journal = journal.Journal(debug_on)
-    settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
-                'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS,
-                'consent': config.CONSENT}
-    this_page = page.Page(env, browser_hooks.BrowserHooks(target), target, settings, page_journal)
+def run(target, this_page, page_journal, boot):
+    """Publish and start `this_page` on `target`; after a hand-over (`boot`), replay the calls
+    queued meanwhile and point the queueing functions at the API (a store may have kept one);
+    bind the page's lifecycle events."""
     # What the debug module (a separate file) and support engineers reach: quoted names only.
-    Object.defineProperty(target, MARKER, {
-        'value': {
-            'loaded_again': lambda: page_journal.warn(['loaded_twice']),
-            'follow': lambda listener: page_journal.follow(listener),
-            'size': lambda: len(page_journal.entries()),
-            'account': config.ACCOUNT_ID,
-            'delivery': this_page.delivery.stats,
-        },
-        'enumerable': False,
-        'configurable': False,
-    })
+    marker = {
+        'loaded_again': lambda: journal.warn(page_journal, ['loaded_twice']),
+        'account': this_page.account,
+        'delivery': this_page.delivery.stats,
+    }
+    if features.JOURNAL:
+        marker['follow'] = lambda listener: page_journal.follow(listener)
+        marker['size'] = lambda: len(page_journal.entries())
+    Object.defineProperty(target, MARKER, {'value': marker, 'enumerable': False, 'configurable': False})
     window.ometria = target
     this_page.start()
+    if boot != None:
+        for call in boot['calls']:
+            this_page.replay(call)
+        boot['api'] = this_page.published()
 
     def on_visibility(event):
         if window.document.visibilityState == 'hidden':
@@ -144,8 +147,70 @@ def start():
         this_page.loaded()
     else:
         browser.listen(window, 'load', lambda event: this_page.loaded())
-    if debug_on:
-        load_debug_module(debug_file_url(tag_src))
+
+
+def hand_over(target, settings, tag_src, this_page, page_journal):
+    """Debug mode in the tag without the journal: queue the page's calls and load the journaled
+    twin (see the module docstring). Should it not load, or load and not take over, start here."""
+    boot = {'settings': settings, 'calls': [], 'src': tag_src, 'api': None}
+    Object.defineProperty(target, BOOT, {'value': boot, 'enumerable': False, 'configurable': True})
+    for name in this_page.public_names():
+        target[name] = this_page.queueing(name, boot)
+    window.ometria = target
+
+    def start_here():
+        if boot['api'] == None:
+            try:
+                prims.delete_key(target, BOOT)
+                run(target, this_page, page_journal, boot)
+            except:  # the tag must never break the page it runs on
+                pass
+
+    load_file(file_beside(tag_src, settings['collector_url'], config.JOURNAL_FILE), config.JOURNAL_INTEGRITY,
+              start_here, start_here)
+
+
+def start():
+    existing = browser.page_value(lambda: window.ometria)
+    boot = None
+    if prims.is_plain_object(existing):
+        running = prims.read_key(existing, MARKER)
+        if running != None and prims.is_function(prims.read_key(running, 'loaded_again')):
+            running['loaded_again']()
+            return
+        boot = prims.read_key(existing, BOOT)
+    if boot != None and not features.JOURNAL:
+        # A second include while the first hands over to its twin: the twin will say so.
+        prims.append(boot['calls'], ['loaded_twice'])
+        return
+    if features.JOURNAL and boot == None:
+        # A twin runs only where a tag handed over to it.
+        return
+    target = public_object(existing)
+    env = browser.BrowserEnv()
+    debug_on = debug_switch(env)
+    # Read now or never (`currentScript` is set only while this file runs), and only when needed:
+    # it is not free.
+    tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on else None
+    if features.JOURNAL:
+        # The twin: what the tag that handed over left (its stamped settings, the page's calls).
+        settings = boot['settings']
+        tag_src = boot['src']
+        prims.delete_key(existing, BOOT)
+    else:
+        settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
+                    'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS,
+                    'consent': config.CONSENT}
+    # The tag shoppers download keeps no journal at all (its debug mode runs the twin).
+    page_journal = journal.Journal(True) if features.JOURNAL else None
+    this_page = page.Page(env, browser_hooks.BrowserHooks(target), target, settings, page_journal)
+    if debug_on and not features.JOURNAL:
+        hand_over(target, settings, tag_src, this_page, page_journal)
+        return
+    run(target, this_page, page_journal, boot)
+    if features.JOURNAL:
+        load_file(file_beside(tag_src, settings['collector_url'], DEBUG_FILE), config.DEBUG_INTEGRITY, lambda: None,
+                  lambda: None)
 
 
 try:

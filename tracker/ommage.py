@@ -18,7 +18,7 @@ id>&token=<cart token>` on the store's origin.
 Pure: imports only `prims` and `urls`.
 """
 
-from tracker import prims, urls
+from tracker import journal, prims, urls
 
 COOKIE_NAME = 'ommage'
 MAX_COOKIE_LENGTH = 3000
@@ -34,7 +34,7 @@ def cart_link(origin, quote_id, token):
 def basket_command(fields, origin, notes):
     """A basket command's fields (after `basket`) as a basket object for `basket_payload`."""
     if len(fields) < 4:
-        prims.append(notes, ['ommage_bad', 'basket'])
+        journal.noted(notes, ['ommage_bad', 'basket'])
         return None
     items = []
     for text in prims.slice_list(fields, 4, None):
@@ -62,11 +62,11 @@ def commands(value, origin, notes):
     if not prims.is_string(value) or len(value) == 0:
         return found
     if len(value) > MAX_COOKIE_LENGTH:
-        prims.append(notes, ['ommage_long', len(value)])
+        journal.noted(notes, ['ommage_long', len(value)])
         return found
     for command in prims.split_text(urls.decode_component(value), ';'):
         if len(found) >= MAX_COMMANDS:
-            prims.append(notes, ['ommage_many', MAX_COMMANDS])
+            journal.noted(notes, ['ommage_many', MAX_COMMANDS])
             break
         fields = prims.split_text(command, ':')
         kind = fields[0]
@@ -84,5 +84,5 @@ def commands(value, origin, notes):
         elif kind == 'trans' and len(rest) >= 1 and len(rest[0]) > 0:
             prims.append(found, {'kind': 'transaction', 'order_id': rest[0]})
         elif len(command) > 0:
-            prims.append(notes, ['ommage_bad', prims.substring(kind, 0, 20)])
+            journal.noted(notes, ['ommage_bad', prims.substring(kind, 0, 20)])
     return found

@@ -2,7 +2,7 @@
 and owns the page's lifecycle as handlers that the browser edge (`main.py`) binds to the page's
 events, and that the CPython tests call in the same order.
 
-`Page(env, hooks, target, settings, journal)`, then `start()`:
+`Page(env, hooks, target, settings, page_journal)`, then `start()`:
 1. publishes the API's functions on `target` (the public `ometria` object), replacing any stub
    of the same name and keeping every other property;
 2. starts delivery (adopting what earlier pages left) and the engine (session, identity);
@@ -25,52 +25,104 @@ visitor cookie, the outbox and everything stored (`forget`).
 
 Forms: with the account's opt-in (`identify_forms`), a valid email address typed into an
 email-like field of any form (on change, or when the form is submitted; never a password field)
-identifies the visitor. In debug mode, a form holding an email that is submitted with no identify
-following it gets a warning: the broken hook shows the moment it breaks.
+identifies the visitor. (In debug mode, the debug module warns about a form holding an email that
+is submitted with no identify following it: the broken hook shows the moment it breaks.)
 
 `settings`: 'account_id', 'collector_url', 'cookie_domain', 'identify_forms', 'consent'. Pure:
 everything from the browser arrives in `env` (the environment: `browser.py`) and `hooks` (what
 the page's own code offers: `browser_hooks.py`).
 """
 
-from tracker import api, consent, delivery, engine, keys, prims, session
+from tracker import api, consent, delivery, engine, features, journal, keys, prims, session
 
 SETTLE_DELAY_MS = 2000
 DEBUG_COOKIE = 'om_debug'
 DEBUG_COOKIE_MAX_AGE_S = 24 * 3600
-# How long after a form holding an email is submitted the doctor waits for the store's identify.
-FORM_CHECK_DELAY_MS = 1500
 
 
 class Page:
     """The tag on one page; see the module docstring."""
 
-    def __init__(self, env, hooks, target, settings, journal):
+    def __init__(self, env, hooks, target, settings, page_journal):
         self._env = env
         self._hooks = hooks
         self._target = target
-        self._journal = journal
+        self._journal = page_journal
         self.delivery = delivery.Delivery(env, settings['account_id'], settings['collector_url'],
-                                          lambda ids, state: journal.state(ids, state))
+                                          lambda ids, state: journal.state(page_journal, ids, state))
 
         def publish(name, value):
             target[name] = value
 
-        self.engine = engine.Engine(env, hooks, settings, self.delivery, journal, publish)
+        self.engine = engine.Engine(env, hooks, settings, self.delivery, page_journal, publish)
         # Compared here, not where the setting is defined: a comparison with the sentinel's own text
         # would be folded away by the minifier before the setting is stamped in.
         self._identify_forms = settings['identify_forms'] == '1'
-        self._account = settings['account_id']
+        self.account = settings['account_id']
         self._cookie_domain = settings['cookie_domain']
         self._consent = consent.settings_from(settings['consent'])
         self._consent_cookie = consent.cookie_name(env.href())
         self._consent_state = consent.GRANTED
-        self._api = api.make_api(self, journal)
+        self._api = api.make_api(self, page_journal)
+
+    def public_names(self):
+        """The names the API is published under, in order."""
+        return prims.keys_of(self._api)
+
+    def published(self):
+        """The API's functions by published name."""
+        return self._api
+
+    def queueing(self, name, boot):
+        """What to publish as `name` while the journaled twin loads (main.py): a function that
+        queues its call in `boot['calls']` until a tag runs (`boot['api']`), then calls it (the
+        `Basket` class itself, which stores use at once)."""
+        if name == 'Basket':
+            return self._api[name]
+
+        def queued(a, b, c):
+            running = boot['api']
+            if running == None:
+                prims.append(boot['calls'], [name, a, b, c])
+                return  # undefined, as the doctor's note says
+            return running[name](a, b, c)
+        return queued
+
+    def replay(self, call):
+        """One call queued while the twin loaded: `[name, a, b, c]`, or `['loaded_twice']` (the
+        tag was included again meanwhile)."""
+        if call[0] == 'loaded_twice':
+            journal.warn(self._journal, ['loaded_twice'])
+            return
+        self._api[call[0]](call[1], call[2], call[3])
+        if features.JOURNAL and prims.find_item(api.ANSWERING_CALLS, call[0]) >= 0:
+            # Its answer came too late for the page: say so, rather than leave it puzzled.
+            journal.warn(self._journal, ['answered_late', call[0]])
 
     def start(self):
-        env = self._env
-        for name in api.PUBLIC_NAMES:
+        for name in prims.keys_of(self._api):
             self._target[name] = self._api[name]
+        if features.CONSENT and self._consent['required']:
+            self._start_pending()
+        self.delivery.start()
+        self.engine.start()
+        self._watch_forms()
+        if features.CONSENT and self._consent['required'] and len(self._consent['tool']) > 0:
+            self._watch_consent_tool()
+        raw = self._hooks.raw_data() if features.MAGENTO else None
+        if raw != None:
+            try:
+                self.engine.init_from_data_layer(raw)
+            except:  # never let a data layer break the start
+                journal.warn(self._journal, ['internal_error', 'init'])
+        self._run_hooks()
+
+    def _start_pending(self):
+        """A consent-required account starts in the remembered choice, else pending (or denied
+        under Global Privacy Control): while not granted, cookies and storage are held in memory."""
+        if not features.CONSENT:
+            return
+        env = self._env
         own = env.read_cookie(self._consent_cookie)
         shared = env.read_cookie(consent.COOKIE_NAME) if self._consent_cookie != consent.COOKIE_NAME else None
         state = consent.initial_state(self._consent, consent.remembered_choice(own, shared), self._hooks.gpc())
@@ -81,22 +133,14 @@ class Page:
                 self.delivery.hold()
             else:
                 self.delivery.refuse()
-        if self._consent['required']:
-            self._journal.line('consent', [state], None)
-        self.delivery.start()
-        self.engine.start()
-        self._watch_forms()
+        journal.line(self._journal, 'consent', [state], None)
+
+    def _watch_consent_tool(self):
+        if not features.CONSENT:
+            return
         tool = self._consent['tool']
-        if self._consent['required'] and len(tool) > 0 and \
-                not self._hooks.watch_consent(tool, self._consent['category'], lambda granted: self.set_consent(granted)):
-            self._journal.warn(['unknown_consent_tool', tool])
-        raw = self._hooks.raw_data()
-        if raw != None:
-            try:
-                self.engine.init_from_data_layer(raw)
-            except:  # never let a data layer break the start
-                self._journal.warn(['internal_error', 'init'])
-        self._run_hooks()
+        if not self._hooks.watch_consent(tool, self._consent['category'], lambda granted: self.set_consent(granted)):
+            journal.warn(self._journal, ['unknown_consent_tool', tool])
 
     def _run_hooks(self):
         """`target.onLoad()`, then `onOmetriaLoaded()`, each guarded."""
@@ -104,30 +148,28 @@ class Page:
         if prims.is_function(hook):
             problem = self._hooks.call_method(self._target, hook)
             if problem != None:
-                self._journal.warn(['onload_failed', problem])
+                journal.warn(self._journal, ['onload_failed', problem])
         loaded = self._hooks.global_function('onOmetriaLoaded')
         if loaded != None:
             problem = self._hooks.call_method(None, loaded)
             if problem != None:
-                self._journal.warn(['onloaded_failed', problem])
+                journal.warn(self._journal, ['onloaded_failed', problem])
 
     def _watch_forms(self):
+        """With the account's opt-in, any form's email field identifies (on change or submit). (The
+        doctor's check of forms submitted with no identify is the debug module's.)"""
+        if not features.FORMS or not self._identify_forms:
+            return
         hooks = self._hooks
         verbs = self.engine
-        if self._identify_forms:
-            hooks.watch_changes(None, lambda value: verbs.identify_from_form(value, 'form'))
-            hooks.watch_submits(lambda value: verbs.identify_from_form(value, 'form'))
-        elif self._journal.enabled():
-            def submitted(value):
-                verbs.form_submitted(value)
-                self._env.set_timer(lambda: verbs.form_check(), FORM_CHECK_DELAY_MS)
-            hooks.watch_submits(submitted)
+        hooks.watch_changes(None, lambda value: verbs.identify_from_form(value, 'form'))
+        hooks.watch_submits(lambda value: verbs.identify_from_form(value, 'form'))
 
     def observe_inputs(self, selector):
         """`observeEmailInputs(selector)`: a valid email typed into an input matching `selector`
         identifies the visitor."""
         if not prims.is_string(selector) or len(selector) == 0:
-            self._journal.warn(['bad_selector', selector])
+            journal.warn(self._journal, ['bad_selector', selector])
             return
         verbs = self.engine
         self._hooks.watch_changes(selector, lambda value: verbs.identify_from_form(value, 'observe'))
@@ -143,7 +185,7 @@ class Page:
         env = self._env
         env.write_necessary_cookie(self._consent_cookie, '1' if state == consent.GRANTED else '0',
                                    consent.COOKIE_MAX_AGE_S, None)
-        self._journal.line('consent', [state], None)
+        journal.line(self._journal, 'consent', [state], None)
         if state == consent.GRANTED:
             env.release()
             self.delivery.release()
@@ -158,10 +200,10 @@ class Page:
         """`ometria.forget()`: the visitor's ids, identity, basket memory and outbox are deleted in
         this browser; the next call starts a new visitor."""
         self.delivery.forget()
-        self._env.erase(keys.account_prefix(self._account), [session.COOKIE_NAME],
+        self._env.erase(keys.account_prefix(self.account), [session.COOKIE_NAME],
                         session.cookie_domain(self._env.host(), self._cookie_domain))
         self.engine.forget()
-        self._journal.line('forgotten', [], None)
+        journal.line(self._journal, 'forgotten', [], None)
 
     def set_debug(self, on):
         """`setDebugLogging(bool)`: the debug switch's cookie (a day) set or cleared, then a reload."""
@@ -171,8 +213,8 @@ class Page:
 
     def settle(self):
         self.engine.settle()
-        if self._consent['required'] and self._consent_state == consent.PENDING:
-            self._journal.warn(['consent_pending', self._consent['tool']])
+        if features.CONSENT and self._consent['required'] and self._consent_state == consent.PENDING:
+            journal.warn(self._journal, ['consent_pending', self._consent['tool']])
 
     def loaded(self):
         self._env.set_timer(lambda: self.settle(), SETTLE_DELAY_MS)

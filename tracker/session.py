@@ -10,7 +10,7 @@ marks the visitor's first session (`ometria.isNewVisitor()`). A value an older t
 Pure: imports only `prims` and `limits`. Reading and writing the cookie is the browser edge's job.
 """
 
-from tracker import limits, prims
+from tracker import features, limits, prims
 
 COOKIE_NAME = 'ometria'
 COOKIE_MAX_AGE_S = 365 * 24 * 3600
@@ -52,7 +52,7 @@ def valid_id(value):
 def read_visitor(cookie_text):
     """The visitor state held in the cookie text: {'cid', 'sid', 'seen', 'first'}, or None when the
     cookie is missing or holds no usable visitor id."""
-    if prims.is_string(cookie_text) and prims.starts_with(cookie_text, '2_'):
+    if features.LEGACY and prims.is_string(cookie_text) and prims.starts_with(cookie_text, '2_'):
         cookie_text = prims.url_decode(prims.substring(cookie_text, 2, None))
     fields = parse_cookie_value(cookie_text)
     if not prims.has_key(fields, 'cid') or not valid_id(fields['cid']):

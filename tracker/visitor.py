@@ -11,7 +11,7 @@ and the visitor's first ever source for good (`...:first_source`).
 Pure: time, cookies, storage and ids come from `env`.
 """
 
-from tracker import attribution, keys, legacy, prims, session
+from tracker import attribution, features, journal, keys, legacy, prims, session
 
 COOKIE_READ_INTERVAL_MS = 1000
 
@@ -23,11 +23,11 @@ class Visitor:
     COOKIE_READ_INTERVAL_MS (another tab may have started a session): a burst of calls costs one
     read. `start(landing)` is the page load's touch, with the landing page's attribution."""
 
-    def __init__(self, env, account_id, cookie_domain, journal):
+    def __init__(self, env, account_id, cookie_domain, page_journal):
         self._env = env
         self._account = account_id
         self._domain = cookie_domain
-        self._journal = journal
+        self._journal = page_journal
         self._state = None
         self._read_at = 0
         self.source = None
@@ -36,14 +36,14 @@ class Visitor:
     def _read_cookie(self):
         env = self._env
         stored = session.read_visitor(env.read_cookie(session.COOKIE_NAME))
-        if stored == None:
+        if stored == None and features.LEGACY:
             cid = legacy.old_visitor_id(env.read_cookie('OMuser'), env.read_cookie('OMud'))
             if cid != None:
                 stored = {'cid': cid, 'sid': None, 'seen': None, 'first': False}
                 for name in legacy.OLD_COOKIES:
                     env.write_cookie(name, '', 0, None)
                     env.write_cookie(name, '', 0, session.cookie_domain(env.host(), self._domain))
-                self._journal.note(['legacy_cookie', cid])
+                journal.note(self._journal, ['legacy_cookie', cid])
         return stored
 
     def touch(self):
@@ -66,9 +66,9 @@ class Visitor:
             env.write_cookie(session.COOKIE_NAME, session.cookie_value(state), session.COOKIE_MAX_AGE_S,
                              session.cookie_domain(env.host(), self._domain))
         if state['new_visitor']:
-            self._journal.line('new_visitor', [], None)
+            journal.line(self._journal, 'new_visitor', [], None)
         if state['new_session'] and self._state != None:
-            self._journal.line('new_session', [state['sid']], None)
+            journal.line(self._journal, 'new_session', [state['sid']], None)
         self._state = state
         return state
 
@@ -86,7 +86,7 @@ class Visitor:
         if stored != None and stored['seen'] != None and stored['sid'] != None:
             idle = prims.floor(self._env.now_ms()) - stored['seen']
         state = self._touch(attribution.session_rule(landing['kind'], idle), True, stored)
-        self._journal.line('new_session' if state['new_session'] else 'existing_session', [state['sid']], None)
+        journal.line(self._journal, 'new_session' if state['new_session'] else 'existing_session', [state['sid']], None)
         self._settle_source(state, landing)
         return state
 
@@ -99,9 +99,9 @@ class Visitor:
         if landing['kind'] == 'campaign' or (current == None and landing['kind'] != 'keep'):
             source = landing['source'] if landing['source'] != None else attribution.direct_source(env.now_ms())
         if current != None and attribution.same_source(current, source):
-            self._journal.line('source_continued', [source], source)
+            journal.line(self._journal, 'source_continued', [source], source)
         elif source != None:
-            self._journal.line('source_changed', [source], source)
+            journal.line(self._journal, 'source_changed', [source], source)
         self.source = source
         env.store_set(keys.storage_key(self._account, 'source'), prims.to_json({'sid': state['sid'], 'src': source}))
         first = prims.from_json(env.store_get(keys.storage_key(self._account, 'first_source')))

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import CollectorProcess, FaultProxy, StorePages, free_port, wait_for_events
+from tests.support.servers import (
+    CollectorProcess,
+    FaultProxy,
+    StorePages,
+    free_port,
+    full_and_core_bundles,
+    wait_for_events,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = 'shop'
+# A `custom` platform account without consent or forms: its tag is the core bundle.
+CORE_ACCOUNT = 'core'
 _page_numbers = itertools.count(1)
 
 
@@ -83,9 +92,11 @@ def stack(tmp_path_factory):
         f'[accounts.onetrust]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nconsent = "required"\n'
         'consent_tool = "onetrust"\nconsent_category = "C0004"\n\n'
         f'[accounts.gcm]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nconsent = "required"\n'
-        'consent_tool = "gcm"\nconsent_category = "analytics_storage"\n'
+        'consent_tool = "gcm"\nconsent_category = "analytics_storage"\n\n'
+        f'[accounts.{CORE_ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nplatform = "custom"\n'
     )
-    collector = CollectorProcess(workdir, accounts, port=port)
+    # Every account's tag from the full bundle, but the `custom` account's from the core one.
+    collector = CollectorProcess(workdir, accounts, port=port, generic=full_and_core_bundles(workdir / 'generic'))
     collector.start()
     store = StorePages()
     yield Stack(collector, proxy, store)

@@ -4,6 +4,9 @@ HTML in ids)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -94,11 +97,11 @@ def test_every_event_message_and_its_details_on_click(shop, page):
 def test_each_event_line_follows_its_delivery_state(shop, page):
     shop.proxy.set(mode='status', status=503, retry_after='1', times=1)
     page.goto(shop.page(body='<script>ometria.init("homepage");</script>') + '#om_debug')
-    page.wait_for_function(f'({ROWS})().some(function (r) {{ return r.state === "retrying"; }})')
-    page.wait_for_function(f'({ROWS})().some(function (r) {{ return r.state === "sent"; }})', timeout=5000)
+    page.wait_for_function(f'(({ROWS})() || []).some(function (r) {{ return r.state === "retrying"; }})')
+    page.wait_for_function(f'(({ROWS})() || []).some(function (r) {{ return r.state === "sent"; }})', timeout=5000)
     shop.proxy.set(mode='status', status=400)
     page.evaluate('ometria.trackAddToBasket("x")')
-    page.wait_for_function(f'({ROWS})().some(function (r) {{ return r.state === "dropped"; }})')
+    page.wait_for_function(f'(({ROWS})() || []).some(function (r) {{ return r.state === "dropped"; }})')
     states = {r['text']: r['state'] for r in rows(page) if r['kind'] == 'event'}
     assert states == {'Event: pageview (homepage)': 'sent', 'Event: addtobasket': 'dropped'}
 
@@ -218,23 +221,50 @@ def test_a_correct_integration_gets_no_warning(shop, page):
     assert [r['text'] for r in rows(page) if r['kind'] in ('warn', 'note')] == []
 
 
-def self_hosted_page(shop, debug_module: bytes, csp: str = "script-src 'self' 'unsafe-inline'") -> str:
-    """A store that serves the tag and the debug module itself, under its own CSP."""
+def twin_of(tag: str) -> str:
+    """The file name of the journaled twin `tag` loads in debug mode."""
+    return re.search(r'"(ometria[\w.-]*\.journal\.js)"', tag).group(1)
+
+
+def self_hosted_page(shop, debug_module: bytes, csp: str = "script-src 'self' 'unsafe-inline'",
+                     twin: bytes | None = None) -> str:
+    """A store that serves the tag, its journaled twin and the debug module itself, under its own
+    CSP (the twin: the tag's own, unless `twin` is given)."""
     tag = urllib.request.urlopen(shop.tag_url()).read().decode()
+    twin_name = twin_of(tag)
     shop.store.add('/static/om/shop.js', tag, content_type='text/javascript')
+    shop.store.add(f'/static/om/{twin_name}', (twin or (ROOT / 'dist' / 'generic' / twin_name).read_bytes()).decode(),
+                   content_type='text/javascript')
     shop.store.add('/static/om/ometria.debug.js', debug_module.decode(), content_type='text/javascript')
     return shop.page(body='<script>ometria.init("homepage");</script>', head='<script src="/static/om/shop.js"></script>',
                      tag='none', headers={'Content-Security-Policy': csp})
 
 
-def test_a_self_hosted_tag_loads_its_debug_module_from_its_own_folder(shop, page, page_errors):
+def test_a_self_hosted_tag_loads_its_twin_and_debug_module_from_its_own_folder(shop, page, page_errors):
     debug = (ROOT / 'dist' / 'generic' / 'ometria.debug.js').read_bytes()
     requested = []
     page.on('request', lambda r: requested.append(r.url))
     page.goto(self_hosted_page(shop, debug) + '#om_debug')
     assert 'Event: pageview (homepage)' in overlay_lines(page)
-    debug_requests = [url for url in requested if 'debug' in url]
-    assert debug_requests == [shop.store.url('/static/om/ometria.debug.js')]
+    loaded = [url for url in requested if 'debug' in url or 'journal' in url]
+    twin = twin_of(urllib.request.urlopen(shop.tag_url()).read().decode())
+    assert loaded == [shop.store.url(f'/static/om/{twin}'), shop.store.url('/static/om/ometria.debug.js')]
+    assert page_errors == []
+
+
+def test_a_tampered_twin_is_refused_and_the_tag_runs_itself(shop, page, page_errors):
+    """The twin is pinned by its integrity: a changed file does not run, and the tag starts on
+    its own, with the calls the page made meanwhile (only the overlay is missing)."""
+    debug = (ROOT / 'dist' / 'generic' / 'ometria.debug.js').read_bytes()
+    twin = twin_of(urllib.request.urlopen(shop.tag_url()).read().decode())
+    tampered = (ROOT / 'dist' / 'generic' / twin).read_bytes() + b'window.tampered = 1;'
+    since = shop.mark()
+    page.goto(self_hosted_page(shop, debug, twin=tampered) + '#om_debug')
+    assert [e['type'] for e in shop.wait_events(since, 1)] == ['pageview']
+    assert page.evaluate('window.tampered') is None
+    assert page.evaluate("document.querySelector('ometria-debug')") is None
+    page.evaluate('ometria.identify("after@example.com")')
+    assert [e['type'] for e in shop.wait_events(since, 2)] == ['pageview', 'identify']
     assert page_errors == []
 
 
@@ -245,4 +275,40 @@ def test_a_tampered_debug_module_is_refused_by_its_integrity(shop, page, page_er
     assert page.evaluate('window.tampered') is None
     assert page.evaluate("document.querySelector('ometria-debug')") is None
     assert page.evaluate('typeof ometria.init') == 'function', 'the tag itself carries on'
+    assert page_errors == []
+
+
+def test_calls_made_while_the_twin_loads_are_replayed_in_order(shop, page, page_errors):
+    """In debug mode the page's calls wait for the journaled twin and then run in the order made;
+    a call that answers with a value answers nothing meanwhile, and the overlay says so."""
+    body = ('<script>window.early = ometria.getIdentity(); ometria.init("basket");'
+            'ometria.identify("early@example.com"); ometria.trackAddToBasket("9", 2);'
+            'window.kept = ometria.trackCheckout;</script>')
+    since = shop.mark()
+    page.goto(shop.page(body=body) + '#om_debug')
+    assert [e['type'] for e in shop.wait_events(since, 3)] == ['pageview', 'identify', 'addtobasket']
+    assert page.evaluate('window.early === undefined')
+    assert page.evaluate('ometria.getIdentity()') == 'early@example.com'
+    # A function the store kept from before the hand-over reaches the running tag.
+    page.evaluate('window.kept("payment")')
+    assert [e['type'] for e in shop.wait_events(since, 4)][-1] == 'checkout'
+    lines = overlay_lines(page)
+    assert any(line.startswith('ometria.getIdentity() was called while the debug tag loaded') for line in lines), lines
+    assert page_errors == []
+
+
+def test_a_twin_that_runs_but_does_not_take_over_leaves_the_tag_to_start_itself(shop, page, page_errors):
+    """Whatever the file beside the tag does once run (here: a script that is no twin, pinned by
+    its own integrity), the tag sees whether a twin took over, and starts itself if not."""
+    tag = urllib.request.urlopen(shop.tag_url()).read().decode()
+    impostor = b'window.impostorRan = 1;'
+    integrity = 'sha384-' + base64.b64encode(hashlib.sha384(impostor).digest()).decode()
+    pinned = re.search(r'"(sha384-[^"]+)"', tag[tag.index(twin_of(tag)):]).group(1)
+    shop.store.add('/static/om/shop.js', tag.replace(pinned, integrity), content_type='text/javascript')
+    shop.store.add(f'/static/om/{twin_of(tag)}', impostor.decode(), content_type='text/javascript')
+    since = shop.mark()
+    page.goto(shop.page(body='<script>ometria.init("homepage");</script>',
+                        head='<script src="/static/om/shop.js"></script>', tag='none') + '#om_debug')
+    assert [e['type'] for e in shop.wait_events(since, 1)] == ['pageview']
+    assert page.evaluate('window.impostorRan') == 1
     assert page_errors == []

@@ -1,7 +1,8 @@
 """Tags without the collector: `build/build_tags.py` output served by a plain static file server
 (Python's http.server, standing in for any static host or CDN) with the headers README's
 "Serving tags from a static host" gives, loaded by a store page with the manifest's SRI value;
-a journey through it reaches the collector, and the debug module comes from the same folder."""
+a journey through it reaches the collector, and in debug mode the tag's journaled twin and the
+debug module come from the same folder."""
 
 from __future__ import annotations
 
@@ -35,12 +36,13 @@ class StaticHeaders(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def static_host(tmp_path, shop):
+@pytest.fixture(scope='module')
+def static_host(tmp_path_factory, stack):
+    tmp_path = tmp_path_factory.mktemp('static')
     out = tmp_path / 'tags'
     # Its own generic bundle too: dist/generic is what the other tests' servers stamp from.
     subprocess.run([sys.executable, str(ROOT / 'build' / 'build_tags.py'), '--account', 'shop', '--collector',
-                    shop.proxy.url, '--out', str(out), '--generic-out', str(tmp_path / 'generic' / 'ometria.js')],
+                    stack.proxy.url, '--out', str(out), '--generic-out', str(tmp_path / 'generic' / 'ometria.js')],
                    check=True, capture_output=True, cwd=ROOT)
     server = ThreadingHTTPServer(('127.0.0.1', free_port()), functools.partial(StaticHeaders, directory=str(out)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -61,8 +63,11 @@ def test_a_tag_served_by_a_plain_static_host_with_sri_runs_a_journey(shop, stati
     page.goto(shop.page(body=body, head=head, tag='none') + '#om_debug')
     stored = shop.wait_events(since, 3)
     assert [e['type'] for e in stored] == ['pageview', 'identify', 'addtobasket']
-    assert f'{origin}/ometria.debug.js' in requested, 'the debug module comes from the tag\'s own folder'
     page.wait_for_function("document.querySelector('ometria-debug') !== null")
+    # In debug mode the tag hands over to its journaled twin, which loads the debug module: both
+    # from the tag's own folder.
+    twin = f'{origin}/ometria.legacy-magento.journal.js'
+    assert requested.index(twin) < requested.index(f'{origin}/ometria.debug.js'), requested
     assert page_errors == []
 
 

@@ -42,3 +42,12 @@ def engine(engine_session, shop):  # noqa: F811
     yield engine_session
     errors = engine_session.evaluate('() => window.__errors || []')
     assert errors == [], f'{engine_session.name}: uncaught errors {errors}'
+
+
+def pytest_collection_modifyitems(items):
+    """Under xdist (`--dist loadgroup`), each engine's tests stay on one worker: one browser
+    session per engine, and two engines can run side by side."""
+    for item in items:
+        callspec = getattr(item, 'callspec', None)
+        if callspec is not None and 'engine_session' in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(callspec.params['engine_session']))

@@ -2,7 +2,8 @@
 
 The overlay belongs to the debug module, which the tag fetches after it starts: the readers first
 wait until the overlay has drawn every entry of the tag's journal (`data-seen` on the overlay's
-host element against the journal's size), by polling with `evaluate`, which a page's CSP does not
+host element against the journal's size; before that, while the tag hands over to its journaled
+twin), by polling with `evaluate`, which a page's CSP does not
 block (a `wait_for_function` predicate would need `eval`)."""
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ WARNING_MARK = '\u26a0 '
 # A JavaScript function: true once the overlay shows the whole journal (or the tag keeps none).
 CAUGHT_UP = """() => {
     var tag = window.ometria && window.ometria.__ometria_tag__;
-    if (!tag || tag.size() === 0) { return true; }
+    // Still handing over to the journaled twin (main.py): not yet.
+    if (!tag) { return !(window.ometria && window.ometria.__ometria_boot__); }
+    if (!tag.size || tag.size() === 0) { return true; }
     var host = document.querySelector('ometria-debug');
     return !!host && Number(host.getAttribute('data-seen')) >= tag.size();
 }"""

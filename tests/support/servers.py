@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -32,6 +33,21 @@ ROOT = Path(__file__).resolve().parents[2]
 # The read API's credential in every collector the tests start (passed in the environment, as an
 # operator would, so that it does not show in `ps`).
 API_TOKEN = 'test-read-token-0123'
+# What `make` builds before the tests run (the full bundle; every other file beside it).
+GENERIC = ROOT / 'dist' / 'generic' / 'ometria.js'
+# The bundles of two feature sets: every feature, and none (with their twins, and the debug module).
+FULL_AND_CORE = ('ometria.js', 'ometria.journal.js', 'ometria.core.js', 'ometria.core.journal.js', 'ometria.debug.js')
+
+
+def full_and_core_bundles(folder: Path) -> Path:
+    """A generic folder holding only the full and the core feature sets (copied from dist/generic):
+    a collector serving it stamps a `custom` account from the core bundle and every other
+    account from the full one (its own set is not built), so that tests run both. Returns the
+    full bundle's path, for `CollectorProcess(generic=...)`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FULL_AND_CORE:
+        shutil.copyfile(GENERIC.with_name(name), folder / name)
+    return folder / 'ometria.js'
 
 
 def free_port() -> int:
@@ -108,8 +124,10 @@ class CollectorProcess:
     on the same port and database (a collector restart)."""
 
     def __init__(self, workdir: Path, accounts_toml: str, port: int | None = None, extra_args=(), demo=False,
-                 db: str | None = None):
+                 db: str | None = None, generic: Path = GENERIC):
         self.workdir = workdir
+        # The full bundle; the other bundles, the twins and the debug module are beside it.
+        self.generic = generic
         self.port = port or free_port()
         # A SQLite file of its own, or the database URL given (postgresql://...).
         self.db = db or workdir / 'events.sqlite3'
@@ -129,7 +147,7 @@ class CollectorProcess:
     def start(self, timeout: float = 20.0) -> None:
         command = [
             sys.executable, '-m', 'collector', 'serve', '--port', str(self.port), '--db', str(self.db),
-            '--accounts', str(self.accounts_path), '--generic', str(ROOT / 'dist' / 'generic' / 'ometria.js'),
+            '--accounts', str(self.accounts_path), '--generic', str(self.generic),
             '--rate', '0', *self.extra_args,
         ]
         if self.demo:

@@ -28,13 +28,14 @@ a source's `day` becomes "$day".
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import re
 from pathlib import Path
 
 from tests.unit.fakes import Browser, FakeEnv, FakeHooks, delivered_events
-from tracker import debug_view, journal, prims
+from tracker import debug_view, features, journal, prims
 from tracker import page as tag_page
 
 VECTOR_DIR = Path(__file__).resolve().parents[1] / 'vectors'
@@ -42,6 +43,14 @@ T0 = 1_764_201_600_000
 CPYTHON_ORIGIN = 'https://www.shop.test'
 SETTLE_DELAY_MS = tag_page.SETTLE_DELAY_MS
 UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}')
+
+
+def published_names() -> list[str]:
+    """The names the tag publishes on `window.ometria`, in order (a page's API under CPython)."""
+    env = FakeEnv(Browser())
+    target: dict = {}
+    tag_page.Page(env, FakeHooks(env), target, SETTINGS, journal.Journal(False)).start()
+    return [name for name in target if name != 'basket']
 
 
 def load_vectors() -> list[dict]:
@@ -104,11 +113,30 @@ SETTINGS = {'account_id': 'shop', 'collector_url': 'https://collector.test/colle
             'identify_forms': '', 'consent': ''}
 
 
-def run_in_cpython(vector: dict) -> dict:
-    """The vector's events and overlay lines, from the Python source under CPython. Each page is
-    a `page.Page` driven through the same lifecycle handlers the browser edge binds (`loaded`,
-    then `left` when the next page opens); its lines are what the debug module shows for its
-    journal."""
+@contextlib.contextmanager
+def features_left_out(names):
+    """The tracker source with the feature flags `names` off (tracker/features.py), as the
+    bundle of a feature set without them is built."""
+    saved = {name: getattr(features, name) for name in names}
+    try:
+        for name in names:
+            setattr(features, name, False)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(features, name, value)
+
+
+def run_in_cpython(vector: dict, left_out=frozenset()) -> dict:
+    """The vector's events and overlay lines, from the Python source under CPython (with the
+    features `left_out` off). Each page is a `page.Page` driven through the same lifecycle
+    handlers the browser edge binds (`loaded`, then `left` when the next page opens); its lines
+    are what the debug module shows for its journal."""
+    with features_left_out(left_out):
+        return _run_in_cpython(vector)
+
+
+def _run_in_cpython(vector: dict) -> dict:
     browser = Browser(now=T0)
     refs: dict = {}
     env = None

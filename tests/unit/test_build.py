@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,30 +13,49 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.source_maps import original_position
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / 'build' / 'build_tags.py'
 
 
-def build(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+def build(tmp: Path, *args: str, cache: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(BUILD), '--generic-out', str(tmp / 'generic.js'), '--out', str(tmp / 'tags'), *args],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, 'OMETRIA_BUILD_CACHE': '1' if cache else '0'},
     )
+
+
+ACME = ('--account', 'acme', '--collector', 'https://collect.example.com/c')
 
 
 @pytest.fixture(scope='module')
 def two_builds(tmp_path_factory):
+    """Two whole builds, neither taking a bundle from the cache."""
     first, second = tmp_path_factory.mktemp('one'), tmp_path_factory.mktemp('two')
-    runs = [build(d, '--account', 'acme', '--collector', 'https://collect.example.com/c') for d in (first, second)]
+    runs = [build(d, *ACME, cache=False) for d in (first, second)]
     for run in runs:
         assert run.returncode == 0, run.stdout + run.stderr
+        assert 'cached' not in run.stdout
     return first, second, runs[0]
 
 
 def test_same_sources_give_byte_identical_files(two_builds):
     first, second, _ = two_builds
-    assert (first / 'tags' / 'acme.js').read_bytes() == (second / 'tags' / 'acme.js').read_bytes()
-    assert (first / 'tags' / 'manifest.json').read_bytes() == (second / 'tags' / 'manifest.json').read_bytes()
+    for name in ('acme.js', 'manifest.json', 'ometria.legacy-magento.journal.js', 'ometria.debug.js'):
+        assert (first / 'tags' / name).read_bytes() == (second / 'tags' / name).read_bytes(), name
+
+
+def test_a_bundle_from_the_cache_is_the_one_the_build_makes(two_builds, tmp_path):
+    """The build takes a bundle made before from the same staged code, commands and tools
+    (dist/.cache): its files are those of a build that made every bundle."""
+    first = build(tmp_path, *ACME)
+    assert first.returncode == 0, first.stderr
+    again = build(tmp_path, *ACME)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count('cached ') == 7, again.stdout  # the debug module, three sets each twice
+    for name in ('acme.js', 'manifest.json', 'ometria.legacy-magento.journal.js', 'ometria.debug.js'):
+        assert (tmp_path / 'tags' / name).read_bytes() == (two_builds[0] / 'tags' / name).read_bytes(), name
 
 
 def test_the_bundle_is_one_strict_classic_script(two_builds):
@@ -63,14 +83,35 @@ def test_the_build_prints_sizes(two_builds):
     assert 'acme.js' in out and 'ometria.debug.js' in out and 'gzip' in out and 'brotli' in out and 'raw' in out
 
 
-def test_the_tag_carries_the_integrity_of_the_debug_module_beside_it(two_builds):
+def sri(data: bytes) -> str:
+    return 'sha384-' + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def test_the_tag_carries_the_integrity_of_its_twin_and_the_twin_that_of_the_debug_module(two_builds):
+    """In debug mode a tag loads its journaled twin, which loads the debug module: each file pins
+    the next by its SRI value, so none of them can be swapped for another."""
     tags = two_builds[0] / 'tags'
-    debug = (tags / 'ometria.debug.js').read_bytes()
-    integrity = 'sha384-' + base64.b64encode(hashlib.sha384(debug).digest()).decode()
-    assert json.dumps(integrity) in (tags / 'acme.js').read_text()
     manifest = json.loads((tags / 'manifest.json').read_text())
-    assert manifest['debug']['sri'] == integrity and manifest['debug']['file'] == 'ometria.debug.js'
-    assert b'__OM_' not in debug and b'acme' not in debug, 'one debug module for every account'
+    twin_name = 'ometria.legacy-magento.journal.js'
+    twin = (tags / twin_name).read_bytes()
+    debug = (tags / 'ometria.debug.js').read_bytes()
+    tag = (tags / 'acme.js').read_text()
+    assert json.dumps(sri(twin)) in tag and json.dumps(twin_name) in tag
+    assert json.dumps(sri(debug)) in twin.decode() and json.dumps(sri(debug)) not in tag
+    assert manifest['debug']['sri'] == sri(debug) and manifest['debug']['file'] == 'ometria.debug.js'
+    assert manifest['twins'][twin_name]['sri'] == sri(twin)
+    for shared in (debug, twin):
+        assert b'__OM_' not in shared and b'acme' not in shared, 'one file for every account of the set'
+
+
+def test_the_journal_is_only_in_the_twin(two_builds):
+    """The tag shoppers download records nothing for the overlay: the journal's entries, and the
+    notes the API keeps about its arguments, are only in the twin a page in debug mode runs."""
+    tags = two_builds[0] / 'tags'
+    tag = (tags / 'acme.js').read_text()
+    twin = (tags / 'ometria.legacy-magento.journal.js').read_text()
+    for code in ('"existing_session"', '"setter_failed"', '"not_text"', '"event"'):
+        assert code in twin and code not in tag, code
 
 
 def test_the_typescript_declarations_ship_beside_the_tags(two_builds):
@@ -92,64 +133,21 @@ def test_the_debug_module_leaves_out_the_classes_it_never_uses(two_builds):
     same module (cookies, storage, beacons) stays out of it, since classes are marked pure."""
     tag = (two_builds[0] / 'tags' / 'acme.js').read_text()
     debug = (two_builds[0] / 'tags' / 'ometria.debug.js').read_text()
-    for text in ('sendBeacon', 'SameSite=Lax', 'globalPrivacyControl'):
+    for text in ('sendBeacon', 'SameSite=Lax', 'visibilityState'):
         assert text in tag and text not in debug
 
 
 def test_over_budget_fails(tmp_path):
-    run = build(tmp_path, '--account', 'acme', '--collector', 'https://c.example/c', '--budget-gzip', '1000')
+    run = build(tmp_path, '--account', 'acme', '--collector', 'https://c.example/c', '--budget-gzip', '1000',
+                '--platform', 'custom')
     assert run.returncode == 1
-    assert 'size budget exceeded' in run.stderr and 'acme.js' in run.stderr
+    assert 'size budget exceeded' in run.stderr and 'ometria.core.js' in run.stderr
 
 
 def test_a_bad_account_id_fails_naming_it(tmp_path):
     run = build(tmp_path, '--account', 'bad id', '--collector', 'https://c.example/c')
     assert run.returncode == 1
     assert "account 'bad id'" in run.stderr
-
-
-def test_every_account_of_the_accounts_file(tmp_path):
-    accounts = tmp_path / 'accounts.toml'
-    accounts.write_text('[accounts.one]\ncollector_url = "https://c1/c"\n[accounts.two]\ncollector_url = "https://c2/c"\n')
-    run = build(tmp_path, '--accounts', str(accounts))
-    assert run.returncode == 0, run.stderr
-    assert sorted(json.loads((tmp_path / 'tags' / 'manifest.json').read_text())['accounts']) == ['one', 'two']
-    assert '"https://c2/c"' in (tmp_path / 'tags' / 'two.js').read_text()
-
-
-BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
-
-
-def decode_vlq(segment: str) -> list[int]:
-    values, shift, value = [], 0, 0
-    for char in segment:
-        digit = BASE64.index(char)
-        value += (digit & 31) << shift
-        if digit & 32:
-            shift += 5
-        else:
-            values.append(-(value >> 1) if value & 1 else value >> 1)
-            shift, value = 0, 0
-    return values
-
-
-def original_position(source_map: dict, line: int, column: int) -> tuple[str, int]:
-    """The (source, 1-based line) that generated position (0-based line, column) maps to."""
-    source = original = 0
-    best = None
-    for index, text in enumerate(source_map['mappings'].split(';')):
-        generated_column = 0
-        for segment in filter(None, text.split(',')):
-            fields = decode_vlq(segment)
-            generated_column += fields[0]
-            if len(fields) >= 4:
-                source += fields[1]
-                original += fields[2]
-                if index == line and generated_column <= column:
-                    best = (source_map['sources'][source], original + 1)
-        if index == line:
-            return best
-    raise AssertionError('line not in the map')
 
 
 def test_the_development_build_maps_back_to_the_python_lines(tmp_path):
@@ -178,3 +176,67 @@ def test_a_feature_newer_than_the_target_fails_the_build(tmp_path):
                            '--generic-out', str(tmp_path / 'newer.js')], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode != 0
     assert "uses features newer than es2017: ['.replaceAll(']" in done.stdout + done.stderr
+
+
+@pytest.fixture(scope='module')
+def accounts_build(tmp_path_factory):
+    """One build of an accounts file: three feature sets, two collectors."""
+    tmp = tmp_path_factory.mktemp('accounts')
+    accounts = tmp / 'accounts.toml'
+    accounts.write_text('[accounts.shop]\ncollector_url = "https://c1/c"\n'
+                        '[accounts.own]\ncollector_url = "https://c2/c"\nplatform = "custom"\n'
+                        '[accounts.careful]\ncollector_url = "https://c1/c"\nplatform = "custom"\nconsent = "required"\n'
+                        'consent_tool = "cookiebot"\nconsent_category = "marketing"\nidentify_forms = true\n')
+    run = build(tmp, '--accounts', str(accounts))
+    assert run.returncode == 0, run.stderr
+    return tmp, run
+
+
+def test_every_account_of_the_accounts_file(accounts_build):
+    tmp, _run = accounts_build
+    assert sorted(json.loads((tmp / 'tags' / 'manifest.json').read_text())['accounts']) == ['careful', 'own', 'shop']
+    assert '"https://c2/c"' in (tmp / 'tags' / 'own.js').read_text()
+    assert '"https://c1/c"' in (tmp / 'tags' / 'shop.js').read_text()
+
+
+def test_the_manifest_gives_each_account_its_feature_set(accounts_build):
+    """Why one store's tag is larger than another's: the features each carries, and the bundle
+    it was stamped from."""
+    tmp, _run = accounts_build
+    manifest = json.loads((tmp / 'tags' / 'manifest.json').read_text())['accounts']
+    assert manifest['shop']['features'] == ['legacy', 'magento'] and manifest['shop']['bundle'] == 'ometria.legacy-magento.js'
+    assert manifest['own']['features'] == [] and manifest['own']['bundle'] == 'ometria.core.js'
+    assert manifest['careful']['features'] == ['consent', 'cookiebot', 'forms']
+    assert manifest['own']['gzip'] < manifest['shop']['gzip']
+    own, shop, careful = ((tmp / 'tags' / f'{name}.js').read_text() for name in ('own', 'shop', 'careful'))
+    # What each feature brings is in the tags of the accounts that chose it, and only there.
+    assert '"ommage"' in shop and '"ommage"' not in own and '"ommage"' not in careful
+    assert '"CookiebotOnAccept"' in careful and '"CookiebotOnAccept"' not in shop + own
+    assert '"OneTrustGroupsUpdated"' not in careful, 'one consent tool, not the three'
+    assert '"submit"' in careful and '"submit"' not in shop + own
+    assert '"raw_data"' in shop and '"raw_data"' not in own
+    for name in ('ometria.core.journal.js', 'ometria.legacy-magento.journal.js',
+                 'ometria.consent-cookiebot-forms.journal.js'):
+        assert (tmp / 'tags' / name).exists(), name
+
+
+def test_the_budgets_hold_and_are_stated(accounts_build):
+    """A `custom` account without consent or forms is held to 11 KiB, the full bundle (every
+    feature, every consent tool) to 13 KiB; the build says which."""
+    tmp, run = accounts_build
+    assert json.loads((tmp / 'tags' / 'manifest.json').read_text())['accounts']['own']['gzip'] <= 11 * 1024
+    full = re.search(r'generic ometria\.js +raw +\d+ B +gzip +(\d+) B', run.stdout)
+    assert full and int(full.group(1)) <= 13 * 1024, run.stdout
+    assert 'budgets 13312 B gzip, the core set 11264 B' in run.stdout
+
+
+def test_the_generic_build_makes_the_sets_of_the_accounts_file(tmp_path):
+    """`make` builds the bundles a collector serving the accounts file stamps from: the full
+    set, the smallest, and each account's (each with its twin)."""
+    accounts = tmp_path / 'accounts.toml'
+    accounts.write_text('[accounts.shop]\ncollector_url = "https://c/c"\nplatform = "shopify"\n')
+    run = build(tmp_path, '--generic-only', '--accounts', str(accounts))
+    assert run.returncode == 0, run.stderr
+    made = sorted(path.name for path in tmp_path.glob('*.js'))
+    assert made == ['generic.js', 'ometria.core.journal.js', 'ometria.core.js', 'ometria.debug.js',
+                    'ometria.journal.js', 'ometria.legacy.journal.js', 'ometria.legacy.js'], made

@@ -327,6 +327,34 @@ def test_the_debug_module_is_served_beside_the_tags_for_every_account(client):
                                                          'Accept-Encoding': 'identity'}).status_code == 304
 
 
+def test_each_account_is_stamped_from_its_feature_sets_bundle(tmp_path, caplog):
+    """A `custom` account's tag comes from the smallest bundle once it is built; until then (a
+    server started before `make build` saw the account) from the full one, said once in the log."""
+    generic = tmp_path / 'ometria.js'
+    generic.write_text(GENERIC)
+    (tmp_path / 'ometria.debug.js').write_text(DEBUG_MODULE)
+    (tmp_path / 'ometria.journal.js').write_text('"use strict";/* the full twin */')
+    accounts = parse_accounts({'accounts': {
+        'own': {'origins': ['https://own.example'], 'collector_url': 'https://c.example/collect', 'platform': 'custom'},
+    }})
+    settings = Settings(db=str(tmp_path / 'events.sqlite3'), generic_path=str(generic), rate_per_s=0, api_token=TOKEN)
+    with TestClient(create_app(settings, accounts), base_url='http://collector.test') as client:
+        plain = {'Accept-Encoding': 'identity'}
+        assert 'x();' in client.get('/tags/own.js', headers=plain).text
+        assert client.get('/tags/own.js', headers=plain).status_code == 200
+        assert [r.message for r in caplog.records].count(
+            'tag own: ometria.core.js is not built (run `make build`): serving the full bundle') == 1
+        (tmp_path / 'ometria.core.js').write_text(GENERIC.replace('x();', 'z();'))
+        (tmp_path / 'ometria.core.journal.js').write_text('"use strict";/* the core twin */')
+        core = client.get('/tags/own.js', headers=plain)
+        assert 'z();' in core.text and 'x();' not in core.text and '"own"' in core.text
+        assert client.get('/tags/ometria.core.journal.js', headers=plain).text == '"use strict";/* the core twin */'
+        assert client.get('/tags/ometria.journal.js', headers=plain).text == '"use strict";/* the full twin */'
+        # Only the twins of the sets in use: another set's name is not a file this server serves.
+        for name in ('ometria.legacy-magento.journal.js', 'ometria.core.js', 'ometria.journal.js.map', 'generic.js'):
+            assert client.get(f'/tags/{name}').status_code == 404, name
+
+
 @pytest.mark.parametrize(('webhook', 'problem'), [
     ({'webhook_url': 'https://hooks.example/om', 'webhook_secret': 'short'}, 'at least 16'),
     ({'webhook_url': 'ftp://hooks.example/om', 'webhook_secret': 'x' * 16}, 'http'),

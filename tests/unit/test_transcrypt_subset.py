@@ -339,3 +339,25 @@ def test_methods_are_only_ever_called_never_passed_around():
                 if not (isinstance(root, ast.Name) and root.id in BROWSER_GLOBALS):
                     problems.append(f'tracker/{path.name}:{node.lineno}: {ast.unparse(node)} read without a call')
     assert problems == []
+
+
+def test_the_tag_records_through_the_journal_functions_only():
+    """The tag shoppers download has no journal (`features.JOURNAL` off): only a call to one of
+    `journal.py`'s module functions, each empty there, is dropped with its arguments by the
+    minifier. A Journal method called anywhere else would be a call on None in that build."""
+    journal_tree = ast.parse(compiled_source(TRACKER / 'journal.py'))
+    journal_class = next(node for node in journal_tree.body if isinstance(node, ast.ClassDef) and node.name == 'Journal')
+    methods = {item.name for item in journal_class.body if isinstance(item, ast.FunctionDef)} - {'__init__'}
+    problems = []
+    for path in MODULES:
+        if path.stem in {'journal'} | DEBUG_MODULES:
+            continue
+        for node in ast.walk(ast.parse(compiled_source(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in methods:
+                owner = ast.unparse(node.func.value)
+                if 'journal' in owner.lower() and owner != 'journal':
+                    problems.append(f'{path.name}:{node.lineno}: .{node.func.attr}() on something other than the '
+                                    'journal module')
+    # The journaled twin's own reads of its journal, guarded by the flag, are main.py's two.
+    assert [p for p in problems if not p.startswith('main.py')] == []
+    assert len([p for p in problems if p.startswith('main.py')]) == 2, problems
