@@ -31,12 +31,13 @@ __all__ = ['ALL_FEATURES', 'PLATFORMS', 'Account', 'AccountsError', 'bundle_name
 # Every feature an account can choose (tracker/features.py): the full set. (JOURNAL is not an
 # account's choice: each set is built without it, and again with it as its debug twin.)
 ALL_FEATURES = frozenset(name for name in vars(features) if name.isupper()) - {'JOURNAL'}
-# What each platform brings: its data layers and cookie channels. `any`, the default, is every one
-# of them (a store whose platform is not said); `custom` is none (a store calling the API itself).
+# What each platform brings: its data layers, cookie channels and signup forms. `any`, the
+# default, is every one of them (a store whose platform is not said); `custom` is none (a store
+# calling the API itself).
 PLATFORMS = {
-    'any': frozenset({'MAGENTO', 'LEGACY'}),
-    'magento': frozenset({'MAGENTO', 'LEGACY'}),
-    'shopify': frozenset({'LEGACY'}),
+    'any': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS'}),
+    'magento': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS'}),
+    'shopify': frozenset({'LEGACY', 'SIGNUPS'}),
     'custom': frozenset(),
 }
 FULL_BUNDLE = 'ometria.js'

@@ -90,11 +90,17 @@ class _Required(Struct, forbid_unknown_fields=True, tag_field='type'):
     store_id: Union[Id, None]
 
 
+SourceField = Annotated[str, Meta(min_length=1, max_length=limits.MAX_SOURCE_FIELD_LENGTH)]
+
+
 class _Event(_Required, kw_only=True):
     """`linked`: present (true) once `ometria.linkSession(true)` marked the session as linked to
-    a server-side session."""
+    a server-side session. `ecamp`: present when the session's source was set by a landing URL
+    with `om_campaign=<id>` (an Ometria email): that id, on every event of the session, whatever
+    `utm_*` said (the deployed tag's `ecamp`)."""
 
     linked: Union[bool, UnsetType] = UNSET
+    ecamp: Union[SourceField, UnsetType] = UNSET
 
 
 # The optional last argument of trackAddToBasket / trackCheckout / trackTransaction.

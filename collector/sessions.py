@@ -72,6 +72,7 @@ class _Event(msgspec.Struct):
     order_id: Any = None
     email: Any = None
     via: Any = None
+    ecamp: Any = None
 
 
 _decode = msgspec.json.Decoder(_Event).decode
@@ -111,6 +112,7 @@ class SessionFold:
         self.orders: list[str] = []
         self.unreadable = 0
         self.url_dropped = False
+        self.ecamp = None
 
     def take(self, bodies: list[str]) -> None:
         """Fold the next stored events (JSON texts, oldest first) into the summary."""
@@ -128,6 +130,8 @@ class SessionFold:
             self.uid = event.uid
         if event.store_id is not None:
             self.store_id = _text(event.store_id)
+        if isinstance(event.ecamp, str):
+            self.ecamp = _text(event.ecamp)
         kind = event.type
         if kind == 'pageview':
             self.pageviews += 1
@@ -159,10 +163,10 @@ class SessionFold:
                            'variant_id': _text(i.variant_id)} for i in basket.items[:200]]}
 
     def summary(self, ended_at: int) -> dict:
-        """The summary of what was taken: uid (the last non-null), store id (the last non-null),
-        first and last event time, pageviews, products viewed (product pageviews, first-view order,
-        once each), adds to basket, the last basket, order ids; how the identity was learned; and
-        what was left out (`basket_url_dropped`, `unreadable_events`, `truncated`)."""
+        """The summary of what was taken: uid, store id and the Ometria email campaign `ecamp` (each
+        the last non-null), first and last event time, pageviews, products viewed (product
+        pageviews, first-view order, once each), adds to basket, the last basket, order ids; how
+        the identity was learned; and what was left out (`basket_url_dropped`, `unreadable_events`, `truncated`)."""
         account, cid, sid = self.key
         summary = {
             'account': account, 'cid': cid, 'sid': sid, 'uid': self.uid, 'store_id': self.store_id,
@@ -170,6 +174,7 @@ class SessionFold:
             'pageviews': self.pageviews, 'products_viewed': self.viewed, 'added_to_basket': self.added,
             'basket': self.basket, 'transactions': self.orders,
             'identity_via': (self.identity_via.get(self.uid, EARLIER_SESSION) if self.uid is not None else None),
+            'ecamp': self.ecamp,
         }
         if self.url_dropped:
             summary['basket_url_dropped'] = BASKET_URL_DROPPED

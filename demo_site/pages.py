@@ -111,8 +111,8 @@ def layout(page: Page, user: str | None, cart: dict | None, here: str, live_url:
 {page.body}
 </main>
 <footer>
-  <form id="newsletter" class="newsletter">
-    <label>Newsletter: <input type="email" name="email" placeholder="you@example.com" required></label>
+  <form id="newsletter" class="newsletter" name="mc-embedded-subscribe-form">
+    <label>Newsletter: <input type="email" name="EMAIL" id="mce-EMAIL" placeholder="you@example.com" required></label>
     <button>Sign up</button> <span id="newsletter-done" hidden>Thanks for signing up!</span>
   </form>
   <p>A demo store for the Ometria tag. Nothing here is for sale.</p>
@@ -123,8 +123,8 @@ def layout(page: Page, user: str | None, cart: dict | None, here: str, live_url:
 """
 
 
-def product_card(product: catalog.Product, prefix: str) -> str:
-    return (f'<li class="card"><a href="{prefix}/p/{product.product_id}">'
+def product_card(product: catalog.Product, prefix: str, query: str = '') -> str:
+    return (f'<li class="card"><a href="{prefix}/p/{product.product_id}{esc(query)}">'
             f'<img src="/assets/img/{product.product_id}.svg" alt="" width="160" height="120">'
             f'<span class="name">{esc(product.name)}</span>'
             f'<span class="price">{catalog.money(product.price_pence)}</span></a></li>')
@@ -161,6 +161,7 @@ def search_results(flavour: str, query: str) -> Page:
 
 
 def product_page(flavour: str, product: catalog.Product) -> Page:
+    prefix = PREFIX[flavour]
     options = ''.join(f'<option value="{esc(v.variant_id)}">{esc(v.label)}</option>' for v in product.variants)
     body = f"""<article class="product" data-pid="{esc(product.product_id)}">
   <img src="/assets/img/{product.product_id}.svg" alt="{esc(product.name)}" width="320" height="240">
@@ -175,10 +176,20 @@ def product_page(flavour: str, product: catalog.Product) -> Page:
       <span id="added" hidden>Added!</span>
     </form>
   </div>
-</article>"""
+</article>
+<h2>You may also like</h2>{recommended(product, prefix)}"""
     raw = {'type': 'product', 'data': product_data(product, None),
            'product_map': {v.variant_id: product_data(product, v) for v in product.variants}}
     return Page(flavour, product.name, body, 'product', {'pid': product.product_id}, raw)
+
+
+def recommended(product: catalog.Product, prefix: str) -> str:
+    """An onsite recommendation, linked the way Ometria's recommendations link (`prodRecInstance`,
+    `recommendationEngine`, `primaryEngine`): the tag sends a `rec:click` from the page it opens."""
+    index = catalog.PRODUCTS.index(product)
+    other = catalog.PRODUCTS[(index + 1) % len(catalog.PRODUCTS)]
+    query = '?prodRecInstance=pdp-similar&recommendationEngine=similar-items&primaryEngine=true'
+    return '<ul class="grid recommended">' + product_card(other, prefix, query) + '</ul>'
 
 
 def product_data(product: catalog.Product, variant: catalog.Variant | None) -> dict:

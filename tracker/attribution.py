@@ -1,7 +1,7 @@
 """Attribution: where a session came from, read from the landing URL and the referrer, as the
 deployed tag keeps it (`domain|term|medium|campaign|source|content|day`, here an object).
 
-`landing_source(href, referrer, site_host, now_ms)` gives {'kind', 'source'}:
+`landing_source(href, referrer, site_host, now_ms)` gives {'kind', 'source', 'ecamp'}:
 - 'campaign' (a new source, replacing the session's): `utm_source`/`utm_medium`/`utm_campaign`/
   `utm_term`/`utm_content` (they win over everything else); else `om_campaign=<id>` (medium email,
   source ometria: email attribution is what Ometria's reports are built on); else `gclid`
@@ -10,7 +10,13 @@ deployed tag keeps it (`domain|term|medium|campaign|source|content|day`, here an
 - 'keep': `utm_nooverride`, or a payment provider's referrer (worldpay, paypal, Shopify's
   checkout): a shopper coming back from paying is not a new visit from PayPal;
 - 'internal': a page of the same site;
-- 'direct': no referrer and no campaign.
+- 'direct': no referrer and no campaign;
+and `ecamp`, the landing URL's `om_campaign` (or None) whatever the kind: Ometria's email links
+carry `utm_*` as well, and the email campaign is kept beside the source (`visitor.py`).
+
+`recommendation_click(href)`: the data of a `rec:click` event when the page was reached from one
+of Ometria's onsite recommendations (`prodRecInstance`, `recommendationEngine`, `primaryEngine`
+in its URL), else None.
 
 Session rules that depend on it (`session_rule`): a new external source after more than
 SOURCE_IDLE_MS without activity starts a new session; an internal referrer keeps a session
@@ -53,6 +59,12 @@ def is_same_site(host, site_host):
 
 def landing_source(href, referrer, site_host, now_ms):
     """See the module docstring."""
+    landing = landing_kind(href, referrer, site_host, now_ms)
+    landing['ecamp'] = clip(urls.param(href, 'om_campaign'))
+    return landing
+
+
+def landing_kind(href, referrer, site_host, now_ms):
     referrer = referrer if prims.is_string(referrer) and len(referrer) > 0 else None
     host = urls.host_of(referrer)
     domain = prims.substring(host, 4, None) if host != None and prims.starts_with(host, 'www.') else host
@@ -81,6 +93,17 @@ def landing_source(href, referrer, site_host, now_ms):
             return {'kind': 'campaign', 'source': make_source(domain, urls.param(referrer, engine[2]), 'organic', None,
                                                               engine[1], None, now_ms)}
     return {'kind': 'campaign', 'source': make_source(domain, None, 'referral', None, domain, None, now_ms)}
+
+
+def recommendation_click(href):
+    """See the module docstring: {onsiteRecInstance, onsiteRecEngine, onsiteRecIsPrimaryEngine}."""
+    instance = urls.param(href, 'prodRecInstance')
+    engine = urls.param(href, 'recommendationEngine')
+    primary = urls.param(href, 'primaryEngine')
+    if instance == None and engine == None and primary == None:
+        return None
+    return {'onsiteRecInstance': clip(instance), 'onsiteRecEngine': clip(engine),
+            'onsiteRecIsPrimaryEngine': primary == 'true'}
 
 
 def direct_source(now_ms):

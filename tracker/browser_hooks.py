@@ -12,7 +12,10 @@ modules (`browser.py` is the environment: time, cookies, storage, transport, tim
   `consent_tools.TOOLS`; False for a tool the table does not have);
 - forms: `watch_changes(selector, on_value)` (a changed input matching `selector`, or, for None,
   any email-like field: `forms.py`) and `watch_submits(on_value)` (a submitted form's first
-  email-like field with a value; only where the form opt-in is built in: `features.FORMS`).
+  email-like field with a value; only where the form opt-in is built in: `features.FORMS`),
+  `watch_form_submits(form_selector, field_selector, on_value)` (the value of the field matching
+  `field_selector` in a submitted form matching `form_selector`: the signup forms of
+  `signups.py`). All by delegation on the document: forms added later are watched too.
 
 Every call is wrapped: whatever the page throws stays here.
 """
@@ -158,4 +161,15 @@ class BrowserHooks:
             value = browser.submitted_email(event.target)
             if value != None:
                 on_value(value)
+        browser.listen(window.document, 'submit', submitted)
+
+    def watch_form_submits(self, form_selector, field_selector, on_value):
+        if not features.SIGNUPS:
+            return
+
+        def submitted(event):
+            form = event.target
+            field = form.querySelector(field_selector) if form.matches(form_selector) else None
+            if field != None and field.getAttribute('type') != 'password' and prims.is_string(field.value):
+                on_value(field.value)
         browser.listen(window.document, 'submit', submitted)

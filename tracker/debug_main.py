@@ -39,7 +39,7 @@ def start():
 def watch_forms(view, entries):
     """The doctor's form check (see the module docstring)."""
     def check(value, mark):
-        if not doctor.identified_since(entries, mark):
+        if not doctor.identified_since(entries, mark, value):
             view.take({'n': 'form-' + prims.number_text(mark), 'k': 'warn', 'c': 'form_without_identify',
                        'a': [value], 'd': None, 's': None})
 

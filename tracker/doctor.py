@@ -18,6 +18,8 @@ from tracker import prims
 FORM_CHECK_DELAY_MS = 1500
 KNOWN_PAGE_TYPES = ['homepage', 'listing', 'basket', 'checkout', 'confirmation', 'product', 'content', 'search']
 TOTAL_TOLERANCE = 0.01
+# How the tag read an email from a form (`Engine.identify_from_form`), as the overlay names it.
+FORM_CHANNELS = {'observe': 'observeEmailInputs', 'form': 'form opt-in', 'signup': 'a known signup form'}
 
 
 def describe(value):
@@ -108,10 +110,9 @@ WORDS = {
     'identified': lambda a: 'Identified: ' + a[0],
     'changed_identity': lambda a: 'CHANGED IDENTITY: ' + a[0] + ' -> ' + a[1],
     'identified_by': lambda a: 'Identified from the landing URL (' + a[0] + ')',
-    'form_identity': lambda a: ('Identified from a form field (' +
-                                ('observeEmailInputs' if a[0] == 'observe' else 'form opt-in') + ')'),
-    'source_changed': lambda a: 'SOURCE CHANGED: ' + source_text(a[0]),
-    'source_continued': lambda a: 'SOURCE CONTINUED: ' + source_text(a[0]),
+    'form_identity': lambda a: 'Identified from a form field (' + FORM_CHANNELS[a[0]] + ')',
+    'source_changed': lambda a: 'SOURCE CHANGED: ' + source_text(a[0], a[1]),
+    'source_continued': lambda a: 'SOURCE CONTINUED: ' + source_text(a[0], a[1]),
     'consent': lambda a: 'CONSENT: ' + a[0],
     'forgotten': lambda a: 'Forgotten: the visitor ids, identity, basket memory and outbox were deleted',
     'consent_pending': lambda a: (
@@ -177,13 +178,17 @@ def line_text(kind, code, args):
     return fields if fields != None else code
 
 
-def source_text(source):
-    """A session source in a few words: `google / organic`, `ometria / email (campaign 42)`."""
+def source_text(source, ecamp):
+    """A session source in a few words: `google / organic`, `ometria / email (campaign 42)`, and
+    the session's Ometria email campaign `ecamp` where it has one: `newsletter / email (campaign
+    spring), Ometria campaign 42`."""
     if not prims.is_plain_object(source):
         return 'none'
     text = (source['source'] or '-') + ' / ' + (source['medium'] or '-')
     if source['campaign'] != None:
         text = text + ' (campaign ' + source['campaign'] + ')'
+    if prims.is_string(ecamp) and ecamp != source['campaign']:
+        text = text + ', Ometria campaign ' + ecamp
     return text
 
 
@@ -235,11 +240,14 @@ def money_text(value):
     return prims.number_text(prims.floor(value * 100 + 0.5) / 100)
 
 
-def identified_since(entries, mark):
+def identified_since(entries, mark, value):
     """True when the journal `entries` record an identify from index `mark` on (the event, or an
-    identify of the identity already known): a submitted form's hook worked."""
-    for index in range(mark, len(entries)):
+    identify of the identity already known), or the tag identified from `value` in a form at any
+    time (a signup form read on change, before it was submitted): a submitted form's hook worked."""
+    for index in range(len(entries)):
         entry = entries[index]
-        if (entry['k'] == 'event' and entry['c'] == 'identify') or entry['c'] == 'same_identity':
+        if entry['c'] == 'form_identity' and entry['d']['email'] == value:
+            return True
+        if index >= mark and ((entry['k'] == 'event' and entry['c'] == 'identify') or entry['c'] == 'same_identity'):
             return True
     return False

@@ -17,7 +17,11 @@ Rules:
 - `identify` records an event only when the identity changes; the identity is remembered across
   sessions and travels as `uid` on every later event. Shoppers are also identified by the landing
   URL (`channels.py`), by Magento's `ommage` cookie (`ommage.py`), and by the site's forms
-  (`identify_from_form`: `observeEmailInputs`, or the account's opt-in).
+  (`identify_from_form`: `observeEmailInputs`, the account's opt-in, or a known signup form:
+  `signup`).
+- Every event of a session begun from an Ometria email carries its campaign (`ecamp`:
+  `visitor.py`); a page reached from an onsite recommendation sends `rec:click` after its
+  pageview (`attribution.recommendation_click`).
 - `setBasket` records an event only when the basket differs from the last one recorded in this
   session, across page loads; so does a basket from `ommage`.
 - `trackTransaction` records an order id once: a reloaded confirmation page sends nothing more.
@@ -48,6 +52,9 @@ from tracker import (
 )
 
 MAX_PAGE_DATA_BYTES = 8 * 1024
+# The custom event of a page reached from one of Ometria's onsite recommendations (the deployed
+# tag's name: `attribution.recommendation_click`).
+REC_CLICK = 'rec:click'
 MAX_PROFILE_BYTES = 2 * 1024
 TRACK_CALLBACK_DELAY_MS = 250
 
@@ -91,6 +98,8 @@ class Engine:
         event = events.make_event(self._env.new_uuid(), event_type, context, fields)
         if self._linked:
             event['linked'] = True
+        if self._visitor.ecamp != None:
+            event['ecamp'] = self._visitor.ecamp
         journal.event(self._journal, event_type, label, details, [event['id']])
         self._gate.admit(event)
         return event
@@ -196,6 +205,7 @@ class Engine:
         journal.notes(self._journal, notes)
         journal.check(self._journal, 'pageview', {'page_type': kind, 'page_data': data})
         url = events.page_url(self._env.href())
+        first_here = url != self._last_url
         if self._last_url == None:
             referrer = self._env.referrer()
             self._referrer = events.page_url(referrer) if prims.is_string(referrer) and len(referrer) > 0 else None
@@ -208,6 +218,9 @@ class Engine:
                                   'source': self._visitor.source, 'first_source': self._visitor.first_source},
                      kind, {'page_type': kind, 'page_data': data})
         self._gate.opened(self._store_id)
+        click = attribution.recommendation_click(self._env.href()) if first_here else None
+        if click != None:
+            self._custom(REC_CLICK, click)
 
     # --- the visitor -----------------------------------------------------------------------------
 
@@ -238,11 +251,22 @@ class Engine:
 
     def identify_from_form(self, value, how):
         """A valid email address in one of the site's inputs: `how` is 'observe'
-        (`observeEmailInputs`) or 'form' (the account's opt-in)."""
+        (`observeEmailInputs`), 'form' (the account's opt-in) or 'signup' (a known signup form:
+        `signups.py`). True when it identified (or confirmed) the visitor."""
         notes = []
-        if identity.valid_identity(value, notes) != None:
-            journal.line(self._journal, 'form_identity', [how], {'email': value})
-            self.identify(value, None, 'form')
+        if identity.valid_identity(value, notes) == None:
+            return False
+        journal.line(self._journal, 'form_identity', [how], {'email': value})
+        self.identify(value, None, 'form')
+        return True
+
+    def signup(self, value, custom_type):
+        """An email address given to a known signup form (`signups.py`): it identifies, and, for a
+        form with an event of its own (`custom_type`, not None), records that event too."""
+        if not features.SIGNUPS:
+            return
+        if self.identify_from_form(value, 'signup') and custom_type != None:
+            self._custom(custom_type, {})
 
     def set_profile_data(self, data):
         """`setProfileData(obj)`: a `profile` event with data about the identified visitor."""
@@ -383,11 +407,14 @@ class Engine:
         else:
             fields = coerce.coerce_object(data, 'event data', MAX_PAGE_DATA_BYTES, notes)
             journal.notes(self._journal, notes)
-            self._record('custom', {'custom_type': kind, 'data': fields if fields != None else {}}, kind,
-                         {'custom_type': kind, 'data': fields})
+            self._custom(kind, fields if fields != None else {})
         if prims.is_function(callback):
             hooks = self._hooks
             self._env.set_timer(lambda: hooks.call_method(None, callback), TRACK_CALLBACK_DELAY_MS)
+
+    def _custom(self, custom_type, data):
+        fields = {'custom_type': custom_type, 'data': data}
+        self._record('custom', fields, custom_type, fields)
 
     def forget(self):
         """`ometria.forget()`, after the browser's storage and cookie were erased: this page forgets

@@ -13,6 +13,7 @@ Under CPython every flag is on (the tests run the full tag), unless a test turns
   Control (`ometria.setConsent` is in every build: a shopper's refusal is honoured on any page);
 - COOKIEBOT, ONETRUST, GCM: following that consent tool (`consent_tools.py`);
 - FORMS: identifying from any form's email field (the account's `identify_forms`);
+- SIGNUPS: identifying from the known signup forms (`signups.py`), as the deployed tag does;
 - MAGENTO: Magento's `raw_data` data layer and its `ommage` cookie;
 - LEGACY: the cookies of older Ometria tags (`legacy.py`);
 - JOURNAL: the debug journal (`journal.py`). Not an account's choice: every feature set is built
@@ -27,6 +28,7 @@ COOKIEBOT = True
 ONETRUST = True
 GCM = True
 FORMS = True
+SIGNUPS = True
 MAGENTO = True
 LEGACY = True
 JOURNAL = True

@@ -26,14 +26,16 @@ visitor cookie, the outbox and everything stored (`forget`).
 Forms: with the account's opt-in (`identify_forms`), a valid email address typed into an
 email-like field of any form (on change, or when the form is submitted; never a password field)
 identifies the visitor. (In debug mode, the debug module warns about a form holding an email that
-is submitted with no identify following it: the broken hook shows the moment it breaks.)
+is submitted with no identify following it: the broken hook shows the moment it breaks.) Known
+signup forms (Mailchimp's, Ometria's hosted form, Wunderkind overlays, a checkout's email:
+`signups.py`) identify without the opt-in, where the account's platform brings them.
 
 `settings`: 'account_id', 'collector_url', 'cookie_domain', 'identify_forms', 'consent'. Pure:
 everything from the browser arrives in `env` (the environment: `browser.py`) and `hooks` (what
 the page's own code offers: `browser_hooks.py`).
 """
 
-from tracker import api, consent, delivery, engine, features, journal, keys, prims, session
+from tracker import api, consent, delivery, engine, features, journal, keys, prims, session, signups
 
 SETTLE_DELAY_MS = 2000
 DEBUG_COOKIE = 'om_debug'
@@ -107,6 +109,7 @@ class Page:
         self.delivery.start()
         self.engine.start()
         self._watch_forms()
+        self._watch_signups()
         if features.CONSENT and self._consent['required'] and len(self._consent['tool']) > 0:
             self._watch_consent_tool()
         raw = self._hooks.raw_data() if features.MAGENTO else None
@@ -164,6 +167,18 @@ class Page:
         verbs = self.engine
         hooks.watch_changes(None, lambda value: verbs.identify_from_form(value, 'form'))
         hooks.watch_submits(lambda value: verbs.identify_from_form(value, 'form'))
+
+    def _watch_signups(self):
+        """The signup forms of `signups.py` identify (a Wunderkind overlay's also records its
+        event), where the account's platform brings them."""
+        if not features.SIGNUPS:
+            return
+        hooks = self._hooks
+        verbs = self.engine
+        hooks.watch_changes(signups.BX_FIELDS, lambda value: verbs.signup(value, signups.BX_SIGNUP))
+        hooks.watch_changes(signups.CHANGED_FIELDS, lambda value: verbs.signup(value, None))
+        for form in signups.SUBMITTED_FORMS:
+            hooks.watch_form_submits(form[0], form[1], lambda value: verbs.signup(value, None))
 
     def observe_inputs(self, selector):
         """`observeEmailInputs(selector)`: a valid email typed into an input matching `selector`

@@ -6,7 +6,10 @@ A visitor first seen by an older Ometria tag keeps their visitor id: with no `om
 the ids of `OMuser` / `OMud` are taken over and those cookies deleted (`legacy.py`).
 
 The session's source is remembered per account (`ometria:<account>:source`, with the session id)
-and the visitor's first ever source for good (`...:first_source`).
+and the visitor's first ever source for good (`...:first_source`). Beside the source, the session
+keeps `ecamp`: the `om_campaign` of the landing URL that last set the session's source (None when
+it had none), whatever `utm_*` said, so that every event of a session begun from an Ometria email
+carries its campaign (the deployed tag's `ecamp`).
 
 Pure: time, cookies, storage and ids come from `env`.
 """
@@ -32,6 +35,7 @@ class Visitor:
         self._read_at = 0
         self.source = None
         self.first_source = None
+        self.ecamp = None
 
     def _read_cookie(self):
         env = self._env
@@ -77,6 +81,7 @@ class Visitor:
         self._read_at = 0
         self.source = None
         self.first_source = None
+        self.ecamp = None
 
     def start(self, landing):
         """At tag start: touch with the landing page's attribution (`attribution.landing_source`),
@@ -93,17 +98,24 @@ class Visitor:
     def _settle_source(self, state, landing):
         env = self._env
         saved = prims.from_json(env.store_get(keys.storage_key(self._account, 'source')))
-        current = prims.read_key(saved, 'src') if prims.is_plain_object(saved) and \
-            prims.read_key(saved, 'sid') == state['sid'] else None
+        if not prims.is_plain_object(saved) or prims.read_key(saved, 'sid') != state['sid']:
+            saved = {}
+        current = prims.read_key(saved, 'src')
         source = current
+        ecamp = prims.read_key(saved, 'ecamp')
+        if not prims.is_string(ecamp):
+            ecamp = None
         if landing['kind'] == 'campaign' or (current == None and landing['kind'] != 'keep'):
             source = landing['source'] if landing['source'] != None else attribution.direct_source(env.now_ms())
+            ecamp = landing['ecamp']
         if current != None and attribution.same_source(current, source):
-            journal.line(self._journal, 'source_continued', [source], source)
+            journal.line(self._journal, 'source_continued', [source, ecamp], source)
         elif source != None:
-            journal.line(self._journal, 'source_changed', [source], source)
+            journal.line(self._journal, 'source_changed', [source, ecamp], source)
         self.source = source
-        env.store_set(keys.storage_key(self._account, 'source'), prims.to_json({'sid': state['sid'], 'src': source}))
+        self.ecamp = ecamp
+        env.store_set(keys.storage_key(self._account, 'source'),
+                      prims.to_json({'sid': state['sid'], 'src': source, 'ecamp': ecamp}))
         first = prims.from_json(env.store_get(keys.storage_key(self._account, 'first_source')))
         if prims.is_plain_object(first):
             self.first_source = first

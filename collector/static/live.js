@@ -10,7 +10,7 @@
   document.getElementById('account').value = account;
 
   // Every event type shows: the fields of its own, for a type with no special line.
-  var COMMON = ['id', 'type', 'ts', 'cid', 'sid', 'uid', 'url', 'store_id', 'seq', 'received_at', 'linked'];
+  var COMMON = ['id', 'type', 'ts', 'cid', 'sid', 'uid', 'url', 'store_id', 'seq', 'received_at', 'linked', 'ecamp'];
 
   function own(event) {
     var rest = {};
@@ -19,6 +19,11 @@
   }
 
   function detail(event) {
+    // The Ometria email campaign of the session, on every event of it.
+    return ownDetail(event) + (event.ecamp ? ' · email campaign ' + event.ecamp : '');
+  }
+
+  function ownDetail(event) {
     switch (event.type) {
       case 'pageview': return (event.page_type || '(no type)') + ' ' + JSON.stringify(event.page_data);
       case 'identify': return event.email;
@@ -27,6 +32,7 @@
       case 'addtobasket': return event.product_id + ' × ' + event.quantity;
       case 'checkout': return 'stage ' + event.stage;
       case 'transaction': return 'order ' + event.order_id;
+      case 'custom': return event.custom_type + ' ' + JSON.stringify(event.data);
       default: return own(event);
     }
   }

@@ -93,13 +93,13 @@
 
   function onNewsletter(event) {
     event.preventDefault();
-    var email = event.target.querySelector('input[name=email]').value;
+    var email = event.target.querySelector('input[name=EMAIL]').value;
     fetch('/api/newsletter', {method: 'POST', body: JSON.stringify({email: email, flavour: flavour}),
                               headers: {'Content-Type': 'application/json'}})
       .then(function (response) { return response.json(); })
       .then(function (answer) {
-        var ometria = tag();
-        if (answer.ok && ometria && flavour !== 'magento') { ometria.identify(answer.email); }
+        // No identify here: the box is a Mailchimp-style signup form, which the tag identifies
+        // from by itself (the Magento flavour's server says so through its ommage cookie).
         document.getElementById('newsletter-done').hidden = false;
       });
   }

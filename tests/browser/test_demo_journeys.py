@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.overlay import overlay_lines
-from tests.support.servers import CollectorProcess, free_port, wait_for_events
+from tests.support.servers import API_TOKEN, CollectorProcess, free_port, wait_for_events
 
 EMAIL = 'shopper@example.com'
 
@@ -65,6 +65,7 @@ def summary(events: list[dict]) -> list[tuple]:
         'addtobasket': lambda e: (e['product_id'], e['quantity']),
         'checkout': lambda e: e['stage'],
         'transaction': lambda e: 'order',
+        'custom': lambda e: e['custom_type'],
     }
     return [(e['type'], keys[e['type']](e)) for e in events]
 
@@ -256,4 +257,30 @@ def test_the_stores_live_events_link_opens_the_live_page_in_one_click(demo, page
     live.wait_for_selector('#status:has-text("refreshed")')
     assert live.url == f'{demo.store.url}/live?account=demo', 'the token left the address bar'
     assert 'Cannot read' not in live.text_content('#status')
+    assert page_errors == []
+
+
+def test_an_ometria_email_click_signs_up_and_follows_a_recommendation(demo, page, context, page_errors):
+    """The email campaign (`om_campaign`) stays beside the link's `utm_*` on every event of the
+    visit; the footer's Mailchimp-style newsletter form identifies with no store code; a
+    recommended product's link sends `rec:click`; the live page shows both."""
+    mark = demo.mark()
+    page.goto(f'{demo.store.url}/p/1001?om_campaign=77&utm_source=ometria&utm_medium=email&utm_campaign=boots#om_debug')
+    ready(page, 'plain')
+    assert 'SOURCE CHANGED: ometria / email (campaign boots), Ometria campaign 77' in overlay_lines(page)
+    page.fill('#mce-EMAIL', EMAIL)
+    page.click('#newsletter button')
+    page.wait_for_selector('#newsletter-done:not([hidden])')
+    go(page, 'plain', lambda: page.click('.recommended .card'))
+    events = demo.wait_stored(mark, 4)
+    assert summary(events) == [('pageview', ('product', '1001')), ('identify', EMAIL),
+                               ('pageview', ('product', '1002')), ('custom', 'rec:click')]
+    assert [e.get('ecamp') for e in events] == ['77'] * 4
+    assert events[0]['source']['campaign'] == 'boots' and events[1]['via'] == 'form'
+    assert events[3]['data'] == {'onsiteRecInstance': 'pdp-similar', 'onsiteRecEngine': 'similar-items',
+                                 'onsiteRecIsPrimaryEngine': True}
+    live = context.new_page()
+    live.goto(f'{demo.collector.url}/live?account=demo#token={API_TOKEN}')
+    live.wait_for_selector('td.detail:has-text("rec:click")')
+    assert 'email campaign 77' in live.text_content('#events')
     assert page_errors == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from tests.browser.conftest import CORE_ACCOUNT
 from tests.browser.test_overlay import click_row
 from tests.browser.test_tag_load import SNAPSHOT
 from tests.engines.conftest import HOOKS_TAG
@@ -119,3 +120,53 @@ def test_one_new_global_and_no_prototype_changes(shop, engine):
     assert after['enumerable'] == before['enumerable']
     assert after['own'] == before['own'], f'{engine.name}: the tag wrote to a built-in prototype'
     assert after['forInArray'] == ['0', '1'] and after['forInString'] == ['0', '1']
+
+
+SIGNUP_FORMS = (
+    '<form name="mc-embedded-subscribe-form"><input type="email" name="EMAIL"></form>'
+    '<form name="mc-form"><input type="password" id="mc-password"></form>'
+    '<form action="https://api.ometria.com/forms/signup"><input name="ue"></form>'
+    '<input name="checkout[email]">'
+    '<script>document.addEventListener("submit", function (e) { e.preventDefault(); });'
+    'ometria.init("homepage");</script>')
+# A Wunderkind overlay appears after the tag started; each field gets a value as a shopper's typing
+# leaves it (a change, or the form's submit), in the order of the expected identifies.
+SIGN_UP = """() => {
+    function give(field, value, kind) {
+        field.value = value;
+        (kind === 'submit' ? field.form : field).dispatchEvent(new Event(kind, {bubbles: true, cancelable: true}));
+    }
+    var overlay = document.createElement('div');
+    overlay.innerHTML = '<input type="email" id="bx-input-1"><input type="email" id="other-overlay">';
+    document.body.appendChild(overlay);
+    give(document.getElementById('mc-password'), 'password@example.com', 'change');
+    give(document.getElementById('other-overlay'), 'other@example.com', 'change');
+    give(document.getElementById('bx-input-1'), 'not an email', 'change');
+    give(document.getElementById('bx-input-1'), 'bx@example.com', 'change');
+    give(document.querySelector('[name=EMAIL]'), 'mc@example.com', 'submit');
+    give(document.querySelector('[name=ue]'), 'ue@example.com', 'submit');
+    give(document.querySelector('[name="checkout[email]"]'), 'checkout@example.com', 'change');
+    return true;
+}"""
+
+
+def test_signup_forms_identify_without_jquery_even_when_added_later(shop, engine):
+    """The deployed tag's signup forms (Mailchimp, Ometria's hosted form, a checkout's email field,
+    Wunderkind overlays with their `bx:signup`), by delegation; never a password field."""
+    mark = shop.mark()
+    engine.goto(shop.page(head=HOOKS_TAG, body=SIGNUP_FORMS))
+    wait_until(engine, "() => document.cookie.indexOf('ometria=') >= 0")
+    engine.evaluate(SIGN_UP)
+    events = shop.wait_events(mark, 6, settle=1.0)
+    assert [(e['type'], e.get('email') or e.get('custom_type')) for e in events] == [
+        ('pageview', None), ('identify', 'bx@example.com'), ('custom', 'bx:signup'), ('identify', 'mc@example.com'),
+        ('identify', 'ue@example.com'), ('identify', 'checkout@example.com')]
+
+
+def test_the_core_set_leaves_signup_forms_to_the_store(shop, engine):
+    mark = shop.mark(CORE_ACCOUNT)
+    engine.goto(shop.page(head=HOOKS_TAG, body=SIGNUP_FORMS, account=CORE_ACCOUNT))
+    wait_until(engine, "() => document.cookie.indexOf('ometria=') >= 0")
+    engine.evaluate(SIGN_UP)
+    events = shop.wait_events(mark, 1, account=CORE_ACCOUNT, settle=1.5)
+    assert [e['type'] for e in events] == ['pageview']

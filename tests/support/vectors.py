@@ -23,7 +23,7 @@ Argument values: JSON, plus {"$ref": "b"}, {"$js": "undefined"|"NaN"|"Infinity"|
 Normalisation: event ids, visitor ids and session ids become $e1, $c1, $s1... in order of first
 appearance (ids an older tag wrote, named `legacy-...` in the vectors, are kept as they are);
 `ts` becomes whole seconds since the start; URLs (a basket's deep link too) lose their origin;
-a source's `day` becomes "$day".
+a source's `day` becomes "$day". In `expect`, a field whose value is "$absent" must not be there.
 """
 
 from __future__ import annotations
@@ -234,8 +234,13 @@ def normalize(events: list[dict], lines: list[list[str]], origin: str) -> dict:
     return {'events': result, 'lines': normal_lines}
 
 
+ABSENT = '$absent'
+
+
 def subset_matches(expected, actual) -> bool:
-    """True when every key of `expected` (recursively, for dicts) has the same value in `actual`."""
+    """True when every key of `expected` (recursively, for dicts) has the same value in `actual`;
+    a key whose expected value is "$absent" must not be in `actual`."""
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and subset_matches(v, actual[k]) for k, v in expected.items())
+        return isinstance(actual, dict) and all(
+            k not in actual if v == ABSENT else k in actual and subset_matches(v, actual[k]) for k, v in expected.items())
     return expected == actual

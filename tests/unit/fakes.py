@@ -247,6 +247,9 @@ class FakeHooks:
     def watch_submits(self, on_value):
         self.page.setdefault('submit_watchers', []).append(on_value)
 
+    def watch_form_submits(self, form_selector, field_selector, on_value):
+        self.page.setdefault('form_submit_watchers', []).append((form_selector, field_selector, on_value))
+
 
 def delivered_events(browser: Browser, accepted_only: bool = True) -> list[dict]:
     """Events in the requests the collector accepted (2xx), in order, each id once."""

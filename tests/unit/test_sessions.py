@@ -164,6 +164,16 @@ def test_identities_are_compared_as_keys_and_their_channel_is_kept():
     assert earlier.summary['identity_via'] == 'earlier_session'
 
 
+def test_a_summary_carries_the_sessions_ometria_email_campaign():
+    """A campaign's abandoned baskets can be counted: the summary (and so the trigger) carries the
+    session's `ecamp`, the last one its events carried."""
+    closing = closing_of([json.dumps(e) for e in session(
+        product_view('1', uid=EMAIL), product_view('2', uid=EMAIL, ecamp='77'), product_view('3', uid=EMAIL))],
+        T0 + 1)
+    assert closing.summary['ecamp'] == '77'
+    assert outcome(product_view('1', uid=EMAIL))[0]['ecamp'] is None
+
+
 @pytest.mark.parametrize(('url', 'kept'), [
     ('https://shop.example/cart?q=Q42', True),
     ('https://SHOP.example/cart', True),

@@ -16,7 +16,7 @@ def make_visitor(browser: Browser):
 def test_a_first_visit_makes_a_visitor_and_a_session_and_says_so():
     browser = Browser()
     person, log = make_visitor(browser)
-    state = person.start({'kind': 'direct', 'source': None})
+    state = person.start({'kind': 'direct', 'source': None, 'ecamp': None})
     assert [e['c'] for e in log.entries()] == ['new_visitor', 'new_session', 'source_changed']
     assert session.read_visitor(browser.cookies['ometria'])['cid'] == state['cid']
     assert browser.cookie_writes[-1][3] == 'shop.test', 'the host without www.'
@@ -25,7 +25,7 @@ def test_a_first_visit_makes_a_visitor_and_a_session_and_says_so():
 def test_a_burst_of_calls_reads_the_cookie_once():
     browser = Browser()
     person, _ = make_visitor(browser)
-    person.start({'kind': 'direct', 'source': None})
+    person.start({'kind': 'direct', 'source': None, 'ecamp': None})
     reads = []
     original = person._env.read_cookie
     person._env.read_cookie = lambda name: reads.append(name) or original(name)
@@ -40,7 +40,7 @@ def test_a_burst_of_calls_reads_the_cookie_once():
 def test_thirty_idle_minutes_start_a_new_session_for_the_same_visitor():
     browser = Browser()
     person, log = make_visitor(browser)
-    first = person.start({'kind': 'direct', 'source': None})
+    first = person.start({'kind': 'direct', 'source': None, 'ecamp': None})
     browser.now += session.SESSION_IDLE_TIMEOUT_MS + 1
     later = person.touch()
     assert later['cid'] == first['cid'] and later['sid'] != first['sid']
