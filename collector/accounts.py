@@ -10,6 +10,7 @@
     consent_category = "marketing"                    # the tool's category (OneTrust: C0004; gcm: analytics_storage)
     gpc = "refuse"                                    # optional: refuse (default) or ignore Global Privacy Control
     platform = "any"                                  # optional: any (default), magento, shopify or custom
+    bots = "flag"                                     # optional: flag (default: stored, marked) or drop
 
 The settings `consent`, `consent_tool`, `identify_forms` and `platform` choose the account's feature
 set (`Account.features`): the features compiled into its tag (tracker/features.py), so that shoppers
@@ -31,16 +32,17 @@ __all__ = ['ALL_FEATURES', 'PLATFORMS', 'Account', 'AccountsError', 'bundle_name
 # Every feature an account can choose (tracker/features.py): the full set. (JOURNAL is not an
 # account's choice: each set is built without it, and again with it as its debug twin.)
 ALL_FEATURES = frozenset(name for name in vars(features) if name.isupper()) - {'JOURNAL'}
-# What each platform brings: its data layers, cookie channels and signup forms. `any`, the
+# What each platform brings: its data layers, cookie channels, signup forms and recommendation clicks. `any`, the
 # default, is every one of them (a store whose platform is not said); `custom` is none (a store
 # calling the API itself).
 PLATFORMS = {
-    'any': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS'}),
-    'magento': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS'}),
-    'shopify': frozenset({'LEGACY', 'SIGNUPS'}),
+    'any': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS', 'RECS'}),
+    'magento': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS', 'RECS'}),
+    'shopify': frozenset({'LEGACY', 'SIGNUPS', 'RECS'}),
     'custom': frozenset(),
 }
 FULL_BUNDLE = 'ometria.js'
+BOT_POLICIES = ('flag', 'drop')
 
 
 def bundle_name(feature_set: frozenset[str], journal: bool = False) -> str:
@@ -74,6 +76,9 @@ class Account:
     webhook_url: str = ''
     webhook_secret: str = field(default='', repr=False)
     platform: str = 'any'
+    # What becomes of a bot's events (bots.py): 'flag' (stored; the session is marked and starts
+    # no trigger) or 'drop' (answered 204, counted, not stored).
+    bots: str = 'flag'
 
     @property
     def features(self) -> frozenset[str]:
@@ -130,6 +135,14 @@ def webhook_problem(webhook_url: object, webhook_secret: object) -> str | None:
     return None
 
 
+def one_of(entry: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
+    """`entry[key]`, one of `allowed` (the first when absent); raises AccountsError naming `where`."""
+    value = entry.get(key, allowed[0])
+    if value not in allowed:
+        raise AccountsError(f'{where}: {key} is one of {", ".join(allowed)}')
+    return value
+
+
 def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
     """Accounts from the parsed TOML `data`; raises AccountsError naming `source` on bad input."""
     table = data.get('accounts')
@@ -144,7 +157,7 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         if not isinstance(entry, dict):
             raise AccountsError(f'{source}: account {account_id!r} must be a table')
         unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain', 'identify_forms', 'consent', 'consent_tool',
-                                'consent_category', 'gpc', 'webhook_url', 'webhook_secret', 'platform'}
+                                'consent_category', 'gpc', 'webhook_url', 'webhook_secret', 'platform', 'bots'}
         if unknown:
             raise AccountsError(f'{source}: account {account_id!r} has unknown keys {sorted(unknown)}')
         collector_url = entry.get('collector_url', '')
@@ -166,11 +179,10 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         problem = webhook_problem(**webhook)
         if problem:
             raise AccountsError(f'{source}: account {account_id!r}: {problem}')
-        platform = entry.get('platform', 'any')
-        if platform not in PLATFORMS:
-            raise AccountsError(f'{source}: account {account_id!r}: platform is one of {", ".join(PLATFORMS)}')
+        choices = {key: one_of(entry, key, allowed, f'{source}: account {account_id!r}')
+                   for key, allowed in (('platform', tuple(PLATFORMS)), ('bots', BOT_POLICIES))}
         accounts[account_id] = Account(account_id, collector_url, tuple(o.rstrip('/') for o in origins), cookie_domain,
-                                       identify_forms, **consent, **webhook, platform=platform)
+                                       identify_forms, **consent, **webhook, **choices)
     return accounts
 
 

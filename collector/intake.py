@@ -7,6 +7,11 @@ checked before any event is validated; a body that is not an envelope is rate-li
 each event is checked on its own (`validation.py`), and the batch is stored (204 once committed;
 503 while the store is unavailable; 400 when the database refuses this request's own rows).
 
+A bot's request (its user agent, or the tag's mark of an automated browser: `bots.py`) is stored
+with its reason, which marks its session (it starts no trigger), or, for an account with
+`bots = "drop"`, answered 204 and not stored; either way its events are counted by policy and
+reason (`bot_events_flag_crawler`, `bot_events_drop_headless`...).
+
 Set-aside events are all counted, and at most MAX_REJECTS_STORED_PER_REQUEST of a request, and
 MAX_REJECTS_STORED_PER_ACCOUNT_HOUR of an account in an hour (per process), are kept for
 inspection: a few bytes of `{}` must not make the database grow.
@@ -22,6 +27,7 @@ from collections import Counter
 
 from starlette.requests import ClientDisconnect
 
+from collector import bots
 from collector.access import ClientAddresses, network_of
 from collector.bodies import BodyTimeout, BodyTooLarge, asgi_chunks, read_limited_body
 from collector.cors import OriginPolicy
@@ -76,7 +82,7 @@ class Intake:
         self._last_warning = 0.0
 
     async def __call__(self, scope, receive, send) -> None:
-        origin = declared = proto = None
+        origin = declared = proto = agent = None
         forwarded = []
         for name, value in scope['headers']:
             if name == b'origin':
@@ -87,8 +93,10 @@ class Intake:
                 forwarded.append(value.decode('latin-1'))
             elif name == b'x-forwarded-proto':
                 proto = proto if proto is not None else value.decode('latin-1')
+            elif name == b'user-agent':
+                agent = agent if agent is not None else value.decode('latin-1')
         try:
-            status, headers, text = await self.accept(scope, receive, origin, declared, forwarded, proto)
+            status, headers, text = await self.accept(scope, receive, origin, declared, forwarded, proto, agent)
         except ClientDisconnect:
             # Nobody reads this answer; it is sent so that no path ends without one.
             self.stats['client_disconnects'] += 1
@@ -109,7 +117,7 @@ class Intake:
     def rate_wait(self, account_id: str, client: str) -> int:
         return self.limiter.check(account_id, client) if self.limiter.rate > 0 else 0
 
-    async def accept(self, scope, receive, origin, declared, forwarded, proto):
+    async def accept(self, scope, receive, origin, declared, forwarded, proto, agent):
         try:
             body = await read_limited_body(asgi_chunks(receive), declared, MAX_BODY_BYTES, self.body_timeout_s)
         except BodyTooLarge as error:
@@ -138,11 +146,21 @@ class Intake:
         verdict = check_events(opened)
         if verdict.status != 204:
             return self.answer(verdict.status, verdict.reason, origin, account)
+        bot = bots.classify(agent) or (bots.AUTOMATED if verdict.automated else None)
+        if bot is not None:
+            self.stats[f'bot_events_{account.bots}_{bot}'] += len(verdict.events)
+            if account.bots == 'drop':
+                return self.answer(204, '', origin, account)
+        return await self.store_batch(verdict, account, origin, client, bot)
+
+    async def store_batch(self, verdict: BatchVerdict, account, origin, client: str, bot: str | None):
+        """Store a checked batch (its events, and what may be kept of those set aside); the answer."""
         events, rejected = verdict.events, verdict.rejected
         kept = rejected[:self.budget.take(account.account_id, min(len(rejected), MAX_REJECTS_STORED_PER_REQUEST))]
         self.stats['rejects_not_kept'] += len(rejected) - len(kept)
         try:
-            result = await self.store.write(Write(account.account_id, events, kept, int(time.time() * 1000), client))
+            result = await self.store.write(Write(account.account_id, events, kept, int(time.time() * 1000), client,
+                                                  bot))
         except StoreBusy as error:
             self.warn(f'store unavailable: {error}')
             return self.answer(503, 'the store is unavailable: try again later', origin, account,

@@ -1,4 +1,4 @@
-"""The wire contract as msgspec models: the envelope, the nine event types, the basket.
+"""The wire contract as msgspec models: the envelope, the ten event types, the basket.
 
 These models are the contract's source of truth: `collector/contract.schema.json` is generated
 from them (`python -m collector.schema`; a test fails when the committed file differs), and the
@@ -27,6 +27,7 @@ __all__ = [
     'Envelope',
     'Event',
     'EVENT_TYPES',
+    'Human',
     'Identify',
     'MAX_BODY_BYTES',
     'MAX_EVENTS_PER_BATCH',
@@ -97,10 +98,12 @@ class _Event(_Required, kw_only=True):
     """`linked`: present (true) once `ometria.linkSession(true)` marked the session as linked to
     a server-side session. `ecamp`: present when the session's source was set by a landing URL
     with `om_campaign=<id>` (an Ometria email): that id, on every event of the session, whatever
-    `utm_*` said (the deployed tag's `ecamp`)."""
+    `utm_*` said (the deployed tag's `ecamp`). `automated`: present (true) when the page ran in an
+    automated browser (`navigator.webdriver` and the like): its session starts no trigger."""
 
     linked: Union[bool, UnsetType] = UNSET
     ecamp: Union[SourceField, UnsetType] = UNSET
+    automated: Union[Literal[True], UnsetType] = UNSET
 
 
 # The optional last argument of trackAddToBasket / trackCheckout / trackTransaction.
@@ -201,6 +204,13 @@ class Viewproduct(_Event, tag='viewproduct'):
     product_id: Id
 
 
-Event = Union[Pageview, Identify, Setbasket, Addtobasket, Checkout, Transaction, Custom, Profile, Viewproduct]
+class Human(_Event, tag='human'):
+    """The first input of a person in a session (`input`: tracker/limits.py HUMAN_INPUTS), sent
+    once per session: the evidence a session of one page needs to start a trigger."""
+
+    input: Literal[tuple(limits.HUMAN_INPUTS)]
+
+
+Event = Union[Pageview, Identify, Setbasket, Addtobasket, Checkout, Transaction, Custom, Profile, Viewproduct, Human]
 # The one list of event types: every other list (the live page, the tests' factories) derives from it.
 EVENT_TYPES = tuple(member.__struct_config__.tag for member in Event.__args__)

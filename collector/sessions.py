@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from collector.bots import AUTOMATED
+
 __all__ = ['ABANDONED_BASKET', 'BROWSE_ABANDONMENT', 'MAX_LISTED', 'MAX_SUMMARY_BYTES', 'SessionFold', 'trigger_of',
            'trigger_payload']
 
@@ -34,6 +36,8 @@ MAX_TEXT_CHARS = 256
 # How an identity was learned when the session holds no identify of it: an earlier session's.
 EARLIER_SESSION = 'earlier_session'
 BASKET_URL_DROPPED = "not an http(s) URL on one of the store's origins"
+# A session of fewer pageviews starts a trigger only with the tag's mark of a person's input.
+MIN_PAGEVIEWS_WITHOUT_INPUT = 2
 
 
 class _Item(msgspec.Struct):
@@ -73,6 +77,7 @@ class _Event(msgspec.Struct):
     email: Any = None
     via: Any = None
     ecamp: Any = None
+    automated: Any = None
 
 
 _decode = msgspec.json.Decoder(_Event).decode
@@ -100,8 +105,10 @@ def _origin(url) -> str | None:
 class SessionFold:
     """See the module docstring. `origins`: the account's store origins (`*`: any)."""
 
-    def __init__(self, account: str, cid: str, sid: str, origins: tuple[str, ...] = ('*',)):
+    def __init__(self, account: str, cid: str, sid: str, origins: tuple[str, ...] = ('*',), bot: str | None = None):
         self.key = (account, cid, sid)
+        self.bot = bot
+        self.human = False
         self.origins = origins
         self.uid = self.store_id = self.basket = None
         self.identity_via: dict[str, str] = {}
@@ -123,17 +130,11 @@ class SessionFold:
                 self.unreadable += 1
 
     def _take(self, event: _Event) -> None:
-        if isinstance(event.ts, int):
-            self.first_ts = event.ts if self.first_ts is None else min(self.first_ts, event.ts)
-            self.last_ts = event.ts if self.last_ts is None else max(self.last_ts, event.ts)
-        if isinstance(event.uid, str):
-            self.uid = event.uid
-        if event.store_id is not None:
-            self.store_id = _text(event.store_id)
-        if isinstance(event.ecamp, str):
-            self.ecamp = _text(event.ecamp)
+        self._take_common(event)
         kind = event.type
-        if kind == 'pageview':
+        if kind == 'human':
+            self.human = True
+        elif kind == 'pageview':
             self.pageviews += 1
             pid = event.page_data.pid if event.page_data is not None else None
             if event.page_type == PRODUCT_PAGE_TYPE and isinstance(pid, str) and pid not in self.viewed \
@@ -147,6 +148,20 @@ class SessionFold:
             self.orders.append(_text(event.order_id))
         elif kind == 'identify' and isinstance(event.email, str):
             self.identity_via[event.email] = _text(event.via) or 'call'
+
+    def _take_common(self, event: _Event) -> None:
+        """What any event says: its time, identity, store, campaign and automation."""
+        if isinstance(event.ts, int):
+            self.first_ts = event.ts if self.first_ts is None else min(self.first_ts, event.ts)
+            self.last_ts = event.ts if self.last_ts is None else max(self.last_ts, event.ts)
+        if isinstance(event.uid, str):
+            self.uid = event.uid
+        if event.store_id is not None:
+            self.store_id = _text(event.store_id)
+        if isinstance(event.ecamp, str):
+            self.ecamp = _text(event.ecamp)
+        if event.automated is True and self.bot is None:
+            self.bot = AUTOMATED
 
     def _basket(self, basket: _Basket, page_url) -> dict:
         url = _text(basket.url)
@@ -164,7 +179,8 @@ class SessionFold:
 
     def summary(self, ended_at: int) -> dict:
         """The summary of what was taken: uid, store id and the Ometria email campaign `ecamp` (each
-        the last non-null), first and last event time, pageviews, products viewed (product
+        the last non-null), why its sender is a bot (`bot`: a `bots.REASONS`, or None), whether a
+        person's input was seen (`human`: the tag's `human` event), first and last event time, pageviews, products viewed (product
         pageviews, first-view order, once each), adds to basket, the last basket, order ids; how
         the identity was learned; and what was left out (`basket_url_dropped`, `unreadable_events`, `truncated`)."""
         account, cid, sid = self.key
@@ -174,7 +190,7 @@ class SessionFold:
             'pageviews': self.pageviews, 'products_viewed': self.viewed, 'added_to_basket': self.added,
             'basket': self.basket, 'transactions': self.orders,
             'identity_via': (self.identity_via.get(self.uid, EARLIER_SESSION) if self.uid is not None else None),
-            'ecamp': self.ecamp,
+            'ecamp': self.ecamp, 'bot': self.bot, 'human': self.human,
         }
         if self.url_dropped:
             summary['basket_url_dropped'] = BASKET_URL_DROPPED
@@ -193,19 +209,29 @@ def trigger_of(summary: dict) -> tuple[str | None, str | None]:
     `abandoned_basket` when the session is identified, has basket items (its last basket has at
     least one item, or, when it set no basket, it has at least one addtobasket: a basket emptied
     again has none) and no transaction; `browse_abandonment` when identified, it viewed a product,
-    and has no basket items, no addtobasket and no transaction. Else none: `anonymous`,
-    `purchased`, or `nothing_to_follow_up`."""
+    and has no basket items, no addtobasket and no transaction. Either only for a session with
+    evidence of a person: at least MIN_PAGEVIEWS_WITHOUT_INPUT pageviews, or the tag's `human`
+    mark (an email-link scanner opens the landing page, identified by its `om_user`, and nothing
+    else). Else none: `bot` (a bot's session: bots.py), `anonymous`, `purchased`,
+    `nothing_to_follow_up` or `no_interaction`."""
+    if summary.get('bot') is not None:
+        return None, 'bot'
     if summary['uid'] is None:
         return None, 'anonymous'
     if summary['transactions']:
         return None, 'purchased'
     basket = summary['basket']
     has_items = bool(basket.get('items')) if basket is not None else bool(summary['added_to_basket'])
+    kind = None
     if has_items:
-        return ABANDONED_BASKET, None
-    if summary['products_viewed'] and not summary['added_to_basket']:
-        return BROWSE_ABANDONMENT, None
-    return None, 'nothing_to_follow_up'
+        kind = ABANDONED_BASKET
+    elif summary['products_viewed'] and not summary['added_to_basket']:
+        kind = BROWSE_ABANDONMENT
+    if kind is None:
+        return None, 'nothing_to_follow_up'
+    if summary['pageviews'] < MIN_PAGEVIEWS_WITHOUT_INPUT and not summary.get('human'):
+        return None, 'no_interaction'
+    return kind, None
 
 
 def trigger_payload(trigger_id: str, kind: str, summary: dict, created_at: int) -> dict:

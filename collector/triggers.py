@@ -74,7 +74,7 @@ class _Reading:
 
     def __init__(self, session: IdleSession, origins: tuple[str, ...]):
         self.session = session
-        self.fold = SessionFold(session.account, session.cid, session.sid, origins)
+        self.fold = SessionFold(session.account, session.cid, session.sid, origins, session.bot)
         self.failure: str | None = None
 
     def take(self, bodies: list[str]) -> None:

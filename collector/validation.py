@@ -151,6 +151,8 @@ class BatchVerdict:
     account: str | None = None
     events: list[ValidEvent] = field(default_factory=list)
     rejected: list[RejectedEvent] = field(default_factory=list)
+    # A valid event says it was made in an automated browser (the tag's `automated: true`).
+    automated: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,7 @@ def check_events(opened: OpenedEnvelope) -> BatchVerdict:
         elif checked.event_id not in seen:
             seen.add(checked.event_id)
             verdict.events.append(checked)
+            verdict.automated = verdict.automated or tree.get('automated') is True
     return verdict
 
 

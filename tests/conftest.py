@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.contract import BROWSER_USER_AGENT
 from tests.support.postgres import PostgresCluster
 
 CHROMIUM = '/usr/bin/chromium'
@@ -34,6 +35,13 @@ def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f'{CHROMIUM} is missing: run scripts/ensure-chromium (make test does)')
     return {**browser_type_launch_args, 'executable_path': CHROMIUM, 'args': CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope='session')
+def browser_context_args(browser_context_args):
+    """Pages meant to be a shopper's present a shopper's browser: headless Chromium's own user
+    agent says `HeadlessChrome`, a bot to the collector (collector/bots.py)."""
+    return {**browser_context_args, 'user_agent': BROWSER_USER_AGENT}
 
 
 @pytest.fixture(scope='session')

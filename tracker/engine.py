@@ -81,6 +81,7 @@ class Engine:
         self._next_type = None
         self._next_data = None
         self._linked = False
+        self._human = False
         basket.Basket.journal = page_journal
 
     def _read(self, name):
@@ -218,7 +219,7 @@ class Engine:
                                   'source': self._visitor.source, 'first_source': self._visitor.first_source},
                      kind, {'page_type': kind, 'page_data': data})
         self._gate.opened(self._store_id)
-        click = attribution.recommendation_click(self._env.href()) if first_here else None
+        click = attribution.recommendation_click(self._env.href()) if first_here and features.RECS else None
         if click != None:
             self._custom(REC_CLICK, click)
 
@@ -411,6 +412,16 @@ class Engine:
         if prims.is_function(callback):
             hooks = self._hooks
             self._env.set_timer(lambda: hooks.call_method(None, callback), TRACK_CALLBACK_DELAY_MS)
+
+    def human(self, kind):
+        """A person's first input on this page (`kind`: limits.HUMAN_INPUTS): a `human` event, once
+        per session, the evidence a one-page session needs to start a campaign."""
+        if not self._human:
+            self._human = True
+            sid = self._visitor.touch()['sid']
+            if self._read('human') != sid:
+                self._write('human', sid)
+                self._record('human', {'input': kind}, kind, None)
 
     def _custom(self, custom_type, data):
         fields = {'custom_type': custom_type, 'data': data}

@@ -14,6 +14,8 @@ Under CPython every flag is on (the tests run the full tag), unless a test turns
 - COOKIEBOT, ONETRUST, GCM: following that consent tool (`consent_tools.py`);
 - FORMS: identifying from any form's email field (the account's `identify_forms`);
 - SIGNUPS: identifying from the known signup forms (`signups.py`), as the deployed tag does;
+- RECS: the `rec:click` of a page reached from Ometria's onsite recommendations
+  (`attribution.recommendation_click`), as the deployed tag does;
 - MAGENTO: Magento's `raw_data` data layer and its `ommage` cookie;
 - LEGACY: the cookies of older Ometria tags (`legacy.py`);
 - JOURNAL: the debug journal (`journal.py`). Not an account's choice: every feature set is built
@@ -29,6 +31,7 @@ ONETRUST = True
 GCM = True
 FORMS = True
 SIGNUPS = True
+RECS = True
 MAGENTO = True
 LEGACY = True
 JOURNAL = True

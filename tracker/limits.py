@@ -36,6 +36,9 @@ VISITOR_ID_SOURCE = '[A-Za-z0-9_-]{1,64}'
 # landing URL of an email click (`om_user`...), a form field, Magento's `ommage` cookie, a platform
 # data layer, the Shopify checkout pixel. Receivers of triggers weigh identities by it.
 IDENTIFY_CHANNELS = ['call', 'url', 'form', 'ommage', 'datalayer', 'pixel']
+# The inputs of a person whose first in a session sends the `human` event (its `input`): evidence
+# that someone looked at the page, which a trigger needs when the session saw one page only.
+HUMAN_INPUTS = ['pointerdown', 'keydown', 'touchstart', 'scroll']
 
 
 def anchored(source):

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.support.contract import BROWSER_USER_AGENT
 from tests.support.servers import API_TOKEN, CollectorProcess, free_port, http_json
 
 # Long enough that a slow page load under a loaded CI machine does not end a visit half-way (the
@@ -65,13 +66,13 @@ def product_view(pid: str):
 
 def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
     base = demo.url
-    leaver = browser.new_context()
+    leaver = browser.new_context(user_agent=BROWSER_USER_AGENT)
     page = leaver.new_page()
     sign_in(page, base, 'leaver@example.com')
     add_to_basket(page, base, '/p/1001')
     leave(leaver, base, 'leaver@example.com', lambda e: e['type'] == 'setbasket')
 
-    buyer = browser.new_context()
+    buyer = browser.new_context(user_agent=BROWSER_USER_AGENT)
     page = buyer.new_page()
     sign_in(page, base, 'buyer@example.com')
     add_to_basket(page, base, '/p/2001')
@@ -84,7 +85,7 @@ def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
     assert page.text_content('#order-id')
     leave(buyer, base, 'buyer@example.com', lambda e: e['type'] == 'transaction')
 
-    browsing = browser.new_context()
+    browsing = browser.new_context(user_agent=BROWSER_USER_AGENT)
     page = browsing.new_page()
     sign_in(page, base, 'browser@example.com')
     page.goto(f'{base}/p/1001')
@@ -104,7 +105,7 @@ def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
     by_uid = {call['trigger']['session']['uid']: call for call in calls}
     sessions = http_json(f'{base}/api/sessions?account=demo')
     shown = [(x['uid'], x['pageviews'], x['products_viewed'], len(x['added_to_basket']), x['transactions'],
-              x['late_events']) for x in sessions]
+              x['late_events'], x.get('no_trigger'), x.get('bot')) for x in sessions]
     assert len(calls) == 2 and set(by_uid) == {'leaver@example.com', 'browser@example.com'}, (sorted(by_uid), shown)
     assert all(call['signature_ok'] for call in calls)
     abandoned = by_uid['leaver@example.com']['trigger']

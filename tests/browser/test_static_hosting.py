@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from collector.accounts import Account, bundle_name
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def test_a_tag_served_by_a_plain_static_host_with_sri_runs_a_journey(shop, stati
     page.wait_for_function("document.querySelector('ometria-debug') !== null")
     # In debug mode the tag hands over to its journaled twin, which loads the debug module: both
     # from the tag's own folder.
-    twin = f'{origin}/ometria.legacy-magento.journal.js'
+    twin = f'{origin}/' + bundle_name(Account('any').features, journal=True)
     assert requested.index(twin) < requested.index(f'{origin}/ometria.debug.js'), requested
     assert page_errors == []
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.contract import body, event
+from tests.support.contract import SHOPPER_HEADERS, body, event, human
 from tests.support.postgres import PostgresCluster
 from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, run_sql
 
@@ -30,7 +30,7 @@ def collectors(tmp_path, db: str, count: int, *extra: str) -> list[CollectorProc
 
 
 def post(url: str, events: list[dict], timeout: float = 30) -> int:
-    return httpx.post(url + '/collect', content=body(events), timeout=timeout).status_code
+    return httpx.post(url + '/collect', content=body(events), headers=SHOPPER_HEADERS, timeout=timeout).status_code
 
 
 @pytest.fixture
@@ -271,8 +271,8 @@ def test_sessions_close_once_and_triggers_go_once_with_several_processes(tmp_pat
         for n in range(40):
             cid, sid = f'c{n:03d}', f's{n:03d}'
             identified = n % 2 == 0
-            events = [{**event('pageview', page_type='product', page_data={'pid': str(n)}), 'cid': cid, 'sid': sid,
-                       'uid': f'v{n}@example.com' if identified else None}]
+            events = [{**one, 'cid': cid, 'sid': sid, 'uid': f'v{n}@example.com' if identified else None}
+                      for one in (event('pageview', page_type='product', page_data={'pid': str(n)}), human())]
             assert post(processes[n % len(processes)].url, events) == 204
             visitors.append(identified)
         expected = sum(visitors)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.contract import body, event
+from tests.support.contract import SHOPPER_HEADERS, body, event, human
 from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, http_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,10 +57,12 @@ def start(tmp_path, new_db, hook: WebhookReceiver, *extra: str, dead_hook: str =
 
 
 def visit(process, *events: dict, account: str = 'shop') -> tuple[str, str]:
-    """Post one session's events (same cid and sid); returns (cid, sid)."""
+    """Post one session's events (same cid and sid), as a shopper's browser (its user agent, and
+    the tag's mark of a person's input first); returns (cid, sid)."""
     cid, sid = 'c' + uuid.uuid4().hex[:12], 's' + uuid.uuid4().hex[:12]
-    stamped = [{**e, 'cid': cid, 'sid': sid} for e in events]
-    assert httpx.post(process.url + '/collect', content=body(stamped, account=account), timeout=10).status_code == 204
+    stamped = [{**e, 'cid': cid, 'sid': sid} for e in (human(), *events)]
+    assert httpx.post(process.url + '/collect', content=body(stamped, account=account), headers=SHOPPER_HEADERS,
+                      timeout=10).status_code == 204
     return cid, sid
 
 
@@ -140,7 +142,8 @@ def test_an_event_after_the_end_is_stored_counted_late_and_triggers_nothing(tmp_
         wait_for(lambda: sessions(process), what='the session to end')
         receiver.wait_calls(1)
         late = {**event('addtobasket', uid='late@example.com', product_id='1', quantity=1), 'cid': cid, 'sid': sid}
-        assert httpx.post(process.url + '/collect', content=body([late]), timeout=10).status_code == 204
+        assert httpx.post(process.url + '/collect', content=body([late]), headers=SHOPPER_HEADERS,
+                          timeout=10).status_code == 204
         time.sleep(TIMEOUT_S * 3)
         assert late['id'] in [e['id'] for e in process.events('shop')]
         [summary] = sessions(process)

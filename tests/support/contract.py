@@ -6,6 +6,17 @@ import json
 import time
 import uuid
 
+# What a shopper's browser sends as its user agent: a request without one like it is a bot's
+# (collector/bots.py), and a bot's session starts no trigger.
+BROWSER_USER_AGENT = ('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 '
+                      'Safari/537.36')
+SHOPPER_HEADERS = {'User-Agent': BROWSER_USER_AGENT}
+
+
+def human(**fields) -> dict:
+    """The tag's mark of a person's first input in a session (a trigger of a one-page session needs it)."""
+    return event('human', input='pointerdown', **fields)
+
 
 def event(event_type: str = 'addtobasket', **fields) -> dict:
     """A valid event of `event_type` (every type of the contract; a test fails when one is missing),
@@ -33,6 +44,7 @@ def event(event_type: str = 'addtobasket', **fields) -> dict:
         'custom': {'custom_type': 'wishlist', 'data': {'pid': '4521'}},
         'profile': {'uid': 'shopper@example.com', 'profile': {'name': 'A Shopper'}},
         'viewproduct': {'product_id': '4521'},
+        'human': {'input': 'scroll'},
     }[event_type]
     return {**base, **own, **fields}
 

@@ -42,7 +42,7 @@ def two_builds(tmp_path_factory):
 
 def test_same_sources_give_byte_identical_files(two_builds):
     first, second, _ = two_builds
-    for name in ('acme.js', 'manifest.json', 'ometria.legacy-magento-signups.journal.js', 'ometria.debug.js'):
+    for name in ('acme.js', 'manifest.json', 'ometria.legacy-magento-recs-signups.journal.js', 'ometria.debug.js'):
         assert (first / 'tags' / name).read_bytes() == (second / 'tags' / name).read_bytes(), name
 
 
@@ -54,7 +54,7 @@ def test_a_bundle_from_the_cache_is_the_one_the_build_makes(two_builds, tmp_path
     again = build(tmp_path, *ACME)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count('cached ') == 7, again.stdout  # the debug module, three sets each twice
-    for name in ('acme.js', 'manifest.json', 'ometria.legacy-magento-signups.journal.js', 'ometria.debug.js'):
+    for name in ('acme.js', 'manifest.json', 'ometria.legacy-magento-recs-signups.journal.js', 'ometria.debug.js'):
         assert (tmp_path / 'tags' / name).read_bytes() == (two_builds[0] / 'tags' / name).read_bytes(), name
 
 
@@ -92,7 +92,7 @@ def test_the_tag_carries_the_integrity_of_its_twin_and_the_twin_that_of_the_debu
     the next by its SRI value, so none of them can be swapped for another."""
     tags = two_builds[0] / 'tags'
     manifest = json.loads((tags / 'manifest.json').read_text())
-    twin_name = 'ometria.legacy-magento-signups.journal.js'
+    twin_name = 'ometria.legacy-magento-recs-signups.journal.js'
     twin = (tags / twin_name).read_bytes()
     debug = (tags / 'ometria.debug.js').read_bytes()
     tag = (tags / 'acme.js').read_text()
@@ -109,7 +109,7 @@ def test_the_journal_is_only_in_the_twin(two_builds):
     notes the API keeps about its arguments, are only in the twin a page in debug mode runs."""
     tags = two_builds[0] / 'tags'
     tag = (tags / 'acme.js').read_text()
-    twin = (tags / 'ometria.legacy-magento-signups.journal.js').read_text()
+    twin = (tags / 'ometria.legacy-magento-recs-signups.journal.js').read_text()
     for code in ('"existing_session"', '"setter_failed"', '"not_text"', '"event"'):
         assert code in twin and code not in tag, code
 
@@ -204,8 +204,8 @@ def test_the_manifest_gives_each_account_its_feature_set(accounts_build):
     it was stamped from."""
     tmp, _run = accounts_build
     manifest = json.loads((tmp / 'tags' / 'manifest.json').read_text())['accounts']
-    assert manifest['shop']['features'] == ['legacy', 'magento', 'signups']
-    assert manifest['shop']['bundle'] == 'ometria.legacy-magento-signups.js'
+    assert manifest['shop']['features'] == ['legacy', 'magento', 'recs', 'signups']
+    assert manifest['shop']['bundle'] == 'ometria.legacy-magento-recs-signups.js'
     assert manifest['own']['features'] == [] and manifest['own']['bundle'] == 'ometria.core.js'
     assert manifest['careful']['features'] == ['consent', 'cookiebot', 'forms']
     assert manifest['own']['gzip'] < manifest['shop']['gzip']
@@ -217,7 +217,7 @@ def test_the_manifest_gives_each_account_its_feature_set(accounts_build):
     assert '"submit"' in careful and '"submit"' not in own
     assert 'mc-embedded-subscribe-form' in shop and 'mc-embedded-subscribe-form' not in careful + own
     assert '"raw_data"' in shop and '"raw_data"' not in own
-    for name in ('ometria.core.journal.js', 'ometria.legacy-magento-signups.journal.js',
+    for name in ('ometria.core.journal.js', 'ometria.legacy-magento-recs-signups.journal.js',
                  'ometria.consent-cookiebot-forms.journal.js'):
         assert (tmp / 'tags' / name).exists(), name
 
@@ -241,4 +241,4 @@ def test_the_generic_build_makes_the_sets_of_the_accounts_file(tmp_path):
     assert run.returncode == 0, run.stderr
     made = sorted(path.name for path in tmp_path.glob('*.js'))
     assert made == ['generic.js', 'ometria.core.journal.js', 'ometria.core.js', 'ometria.debug.js',
-                    'ometria.journal.js', 'ometria.legacy-signups.journal.js', 'ometria.legacy-signups.js'], made
+                    'ometria.journal.js', 'ometria.legacy-recs-signups.journal.js', 'ometria.legacy-recs-signups.js'], made

@@ -22,6 +22,7 @@ READER = {'Authorization': f'Bearer {TOKEN}'}
 ACCOUNTS = parse_accounts({'accounts': {
     'shop': {'origins': ['https://shop.example'], 'collector_url': 'https://collect.shop.example/collect'},
     'open': {'origins': ['https://open.example'], 'collector_url': 'https://c.example/collect'},
+    'strict': {'origins': ['https://strict.example'], 'collector_url': 'https://c.example/collect', 'bots': 'drop'},
 }})
 DEBUG_MODULE = '"use strict";(function(){/* the overlay */})();' + 'y();' * 300
 GENERIC = ('"use strict";var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d="__OM_COOKIE_DOMAIN__",'
@@ -69,6 +70,24 @@ def test_204_stores_every_event_once_in_order(client):
     rows = stored(client)
     assert [r['id'] for r in rows] == [e['id'] for e in events]
     assert {k: v for k, v in rows[2].items() if k not in ('seq', 'received_at')} == events[2]
+
+
+GOOGLEBOT = ('Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) '
+             'Chrome/126.0.6478.126 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')
+
+
+def test_a_bots_events_are_stored_and_counted_by_reason_or_dropped_where_the_account_says(client):
+    """`bots = "flag"` (the default) stores a bot's events, its session marked (sessions start no
+    trigger: test_sessions.py); `bots = "drop"` answers 204 and stores nothing. Both count."""
+    assert post(client, body([event('pageview')]), **{'User-Agent': GOOGLEBOT}).status_code == 204
+    assert post(client, body([event('pageview', automated=True)])).status_code == 204
+    assert len(stored(client)) == 2
+    assert post(client, body([event('pageview')], account='strict'), **{'User-Agent': GOOGLEBOT}).status_code == 204
+    assert post(client, body([event('pageview')], account='strict'), **{'User-Agent': ''}).status_code == 204
+    assert stored(client, 'strict') == []
+    stats = client.get('/api/stats').json()
+    assert (stats['bot_events_flag_crawler'], stats['bot_events_flag_automated']) == (1, 1)
+    assert (stats['bot_events_drop_crawler'], stats['bot_events_drop_no_user_agent']) == (1, 1)
 
 
 def test_the_same_batch_twice_stores_each_event_once(client):

@@ -23,15 +23,17 @@ from collector.webhooks import (
     sign,
     verify,
 )
-from tests.support.contract import event
+from tests.support.contract import event, human
 
 T0 = 1_764_403_200_000
 EMAIL = 'shopper@example.com'
 
 
-def session(*events: dict) -> list[dict]:
-    """Events of one visit: same cid and sid, ts one minute apart."""
-    return [{**e, 'cid': 'c1', 'sid': 's1', 'ts': T0 + n * 60_000} for n, e in enumerate(events)]
+def session(*events: dict, person: bool = True) -> list[dict]:
+    """Events of one visit: same cid and sid, ts one minute apart; with the tag's mark of a
+    person's input first (`person`)."""
+    marked = (human(), *events) if person else events
+    return [{**e, 'cid': 'c1', 'sid': 's1', 'ts': T0 + n * 60_000} for n, e in enumerate(marked)]
 
 
 def product_view(pid: str, **fields) -> dict:
@@ -55,9 +57,9 @@ def outcome(*events: dict) -> tuple[dict, str | None]:
     return summary, trigger_of(summary)[0]
 
 
-def closing_of(bodies: list[str], ended_at: int):
-    """What the closer makes of one session's stored events."""
-    reading = SessionCloser(None, 1, Counter(), {'demo': ('*',)}).reading(IdleSession('demo', 'c1', 's1', T0, '', None))
+def closing_of(bodies: list[str], ended_at: int, bot: str | None = None):
+    """What the closer makes of one session's stored events (`bot`: the reason its requests gave)."""
+    reading = SessionCloser(None, 1, Counter(), {'demo': ('*',)}).reading(IdleSession('demo', 'c1', 's1', T0, '', bot))
     reading.take(bodies)
     return reading.closing(ended_at)
 
@@ -70,7 +72,8 @@ def test_an_identified_shopper_who_leaves_a_basket_starts_abandoned_basket():
     assert summary['products_viewed'] == ['1001']
     assert summary['added_to_basket'] == [{'product_id': '1001', 'quantity': 1}]
     assert summary['basket']['url'] == 'https://shop.example/cart?q=Q42'
-    assert (summary['started_at'], summary['last_activity_at'], summary['ended_at']) == (T0, T0 + 180_000,
+    # Four events and the mark of a person before them, a minute apart.
+    assert (summary['started_at'], summary['last_activity_at'], summary['ended_at']) == (T0, T0 + 240_000,
                                                                                         T0 + 3_600_000)
 
 
@@ -162,6 +165,25 @@ def test_identities_are_compared_as_keys_and_their_channel_is_kept():
     assert closing.summary['identity_via'] == 'url'
     earlier = closing_of([json.dumps(e) for e in session(product_view('1', uid=EMAIL))], T0 + 1)
     assert earlier.summary['identity_via'] == 'earlier_session'
+
+
+def test_a_one_page_visit_starts_a_trigger_only_with_the_mark_of_a_person():
+    """An email-link scanner opens the landing page (identified by its `om_user`) and nothing else:
+    that starts nothing; a shopper who touched the page, or saw a second one, does."""
+    landing = (event('identify', uid=EMAIL, email=EMAIL, via='url'), product_view('1', uid=EMAIL))
+    scanned = summarize(session(*landing, person=False))
+    assert trigger_of(scanned) == (None, 'no_interaction') and scanned['human'] is False
+    assert trigger_of(summarize(session(*landing)))[0] == 'browse_abandonment'
+    assert trigger_of(summarize(session(*landing, product_view('2', uid=EMAIL), person=False)))[0] == 'browse_abandonment'
+
+
+def test_a_bots_session_starts_no_trigger_and_says_why():
+    bodies = [json.dumps(e) for e in session(product_view('1', uid=EMAIL), product_view('2', uid=EMAIL))]
+    crawled = closing_of(bodies, T0 + 1, bot='crawler')
+    assert crawled.summary['bot'] == 'crawler' and crawled.trigger_kind is None and crawled.reason == 'bot'
+    automated = closing_of(bodies[:2] + [json.dumps({**json.loads(bodies[2]), 'automated': True})], T0 + 1)
+    assert automated.summary['bot'] == 'automated' and automated.reason == 'bot'
+    assert closing_of(bodies, T0 + 1).trigger_kind == 'browse_abandonment'
 
 
 def test_a_summary_carries_the_sessions_ometria_email_campaign():
@@ -296,7 +318,7 @@ def test_a_dead_receiver_holds_only_its_own_accounts_slots(tmp_path):
 
 def test_unreadable_events_are_skipped_and_the_session_still_closes():
     bodies = ['not json', json.dumps({'type': 5}),
-              json.dumps(session(product_view('1'))[0])]
+              json.dumps(session(product_view('1'), person=False)[0])]
     closing = closing_of(bodies, T0)
     summary = json.loads(closing.texts(None)[0])
     assert summary['unreadable_events'] == 2 and summary['pageviews'] == 1 and closing.texts(None)[1] is None
