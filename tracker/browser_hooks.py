@@ -121,7 +121,7 @@ class BrowserHooks:
 
     def watch_input(self, on_input):
         for name in limits.HUMAN_INPUTS:
-            browser.listen(window, name, lambda event: on_input(event.type))
+            browser.listen(window, name, lambda event: on_input(event['type']))
 
     def watch_consent(self, tool, category, decide):
         entry = prims.read_key(consent_tools.TOOLS, tool) if features.CONSENT else None
