@@ -110,8 +110,6 @@ class Page:
         self.engine.start()
         self._watch_forms()
         self._watch_signups()
-        verbs = self.engine
-        self._hooks.watch_input(lambda kind: verbs.human(kind))
         if features.CONSENT and self._consent['required'] and len(self._consent['tool']) > 0:
             self._watch_consent_tool()
         raw = self._hooks.raw_data() if features.MAGENTO else None
