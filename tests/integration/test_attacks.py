@@ -14,7 +14,7 @@ import httpx
 
 from collector.engines import engine_of
 from tests.support.contract import SHOPPER_HEADERS, body, event, human
-from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, http_json
+from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, http_json, wait_for
 
 READER = {'Authorization': f'Bearer {API_TOKEN}'}
 SECRET = 'attack-webhook-secret-0123'
@@ -254,16 +254,6 @@ def test_a_flood_of_pipelined_requests_closes_the_connection(tmp_path_factory, n
 
 # -- sessions and triggers ---------------------------------------------------------------------
 
-def wait_for(predicate, timeout: float = 30.0, what: str = 'condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f'timed out waiting for {what}')
-
-
 def visit(process, *events: dict, client: httpx.Client | None = None) -> tuple[str, str]:
     cid, sid = 'c' + uuid.uuid4().hex[:12], 's' + uuid.uuid4().hex[:12]
     assert post(process, [{**e, 'cid': cid, 'sid': sid} for e in events], client) == 204
@@ -293,7 +283,7 @@ def test_a_hostile_session_that_is_the_oldest_never_stops_the_closer(tmp_path_fa
             assert post(process, hostile) == 204
         honest = [visit(process, *shopper_visit(f'honest{n}@example.com')) for n in range(3)]
         summaries = wait_for(lambda: len(http_json(process.url + '/api/sessions?account=shop')) == 4 and
-                             http_json(process.url + '/api/sessions?account=shop'), what='4 sessions closed')
+                             http_json(process.url + '/api/sessions?account=shop'), timeout=30, what='4 sessions closed')
         calls = receiver.wait_calls(4, timeout=30)
         assert {c.json['session']['sid'] for c in calls} >= {s for _, s in honest}
         [big] = [s for s in summaries if s['sid'] == sid]
@@ -321,7 +311,7 @@ def test_a_forged_flood_cannot_make_the_store_email_anyone(tmp_path_factory, new
         # Two requests: with the mark, 150 events are over one request's 100.
         assert post(process, events[:75]) == 204 and post(process, events[75:]) == 204
         summaries = wait_for(lambda: len(http_json(process.url + '/api/sessions?account=shop')) == 50 and
-                             http_json(process.url + '/api/sessions?account=shop'), what='50 sessions closed')
+                             http_json(process.url + '/api/sessions?account=shop'), timeout=30, what='50 sessions closed')
         receiver.release()
         time.sleep(2)
         made = http_json(process.url + '/api/triggers?account=shop')
@@ -348,7 +338,7 @@ def test_one_client_address_starts_at_most_its_daily_triggers(tmp_path_factory, 
         with client_from('127.0.0.8') as shopper:
             visit(process, *shopper_visit('real@example.com'), client=shopper)
         summaries = wait_for(lambda: len(http_json(process.url + '/api/sessions?account=shop')) == 13 and
-                             http_json(process.url + '/api/sessions?account=shop'), what='13 sessions closed')
+                             http_json(process.url + '/api/sessions?account=shop'), timeout=30, what='13 sessions closed')
         made = http_json(process.url + '/api/triggers?account=shop')
         assert len(made) == 6 and 'real@example.com' in {t['session']['uid'] for t in made}
         assert sum(1 for s in summaries if s.get('no_trigger') == 'client_daily_limit') == 7
@@ -369,7 +359,7 @@ def test_a_real_shoppers_trigger_is_not_queued_behind_a_forged_backlog(tmp_path_
         for n in range(40):
             visit(process, *shopper_visit(f'forged{n}@example.com'),
                   client=httpx.Client(headers={'X-Forwarded-For': f'198.51.100.{n}'}))
-        wait_for(lambda: len(http_json(process.url + '/api/triggers?account=shop')) == 40, what='40 forged triggers')
+        wait_for(lambda: len(http_json(process.url + '/api/triggers?account=shop')) == 40, timeout=30, what='40 forged triggers')
         _, real_sid = visit(process, *shopper_visit('real@example.com'))
         made_at = time.monotonic()
         wait_for(lambda: any(c.json['session']['sid'] == real_sid for c in receiver.calls), timeout=30,

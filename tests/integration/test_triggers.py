@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.support.contract import SHOPPER_HEADERS, body, event, human
-from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, http_json
+from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, http_json, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = 'test-webhook-secret-0123456789'
@@ -72,16 +72,6 @@ def sessions(process, account: str = 'shop') -> list[dict]:
 
 def triggers(process, account: str = 'shop') -> list[dict]:
     return http_json(f'{process.url}/api/triggers?account={account}')
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = 'condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f'timed out waiting for {what}')
 
 
 def basket_event(uid: str) -> dict:

@@ -72,6 +72,17 @@ def http_json(url: str, timeout: float = 10.0, token: str | None = API_TOKEN):
         return json.loads(response.read())
 
 
+def wait_for(predicate, timeout: float = 20.0, what: str = 'condition'):
+    """`predicate()` once it is truthy (polled every 0.1 s); fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
 def wait_for_events(read, count: int, timeout: float, settle: float, describe=None) -> list[dict]:
     """`read()` (the events stored so far) once it holds at least `count` events and nothing more
     came for `settle` seconds, so that a test also sees an event stored once too often. Fails
