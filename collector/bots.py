@@ -34,12 +34,16 @@ IN_APP = re.compile(r'^Mozilla/5\.0 .*(Instagram [0-9]|\bFBAN/|\bFBAV/|\bFB_IAB/
 _crawler = crawleruseragents.CRAWLER_PATTERNS
 
 
-@lru_cache(maxsize=1024)
 def classify(user_agent: str | None) -> str | None:
     """See the module docstring."""
     if not user_agent or not user_agent.strip():
         return 'no_user_agent'
-    text = user_agent[:MAX_USER_AGENT_CHARS]
+    # Cut before the cache: its keys are the client's text, and 1,024 of them must stay small.
+    return _classify(user_agent[:MAX_USER_AGENT_CHARS])
+
+
+@lru_cache(maxsize=1024)
+def _classify(text: str) -> str | None:
     if 'HeadlessChrome' in text:
         return 'headless'
     if IN_APP.search(text):
