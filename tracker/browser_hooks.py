@@ -7,7 +7,6 @@ modules (`browser.py` is the environment: time, cookies, storage, transport, tim
 - the store's own functions: `call_method(owner, function)` (a call that cannot throw into the
   tag: the error's message, or None), `global_function(name)`;
 - the address bar: `replace_url(url)` (no reload, no history entry), `reload()`;
-- the person: `watch_input(on_input)` (a person's input: `limits.HUMAN_INPUTS`, as its event type);
 - consent: `gpc()` (Global Privacy Control), `watch_consent(tool, category, decide)` (the tool's
   state now and its changes, as `decide(True|False)`: one generic watcher over the tool's entry in
   `consent_tools.TOOLS`; False for a tool the table does not have);
@@ -29,7 +28,7 @@ def __pragma__(*args):
     return None
 # __pragma__ ('noskip')
 
-from tracker import browser, consent_tools, features, limits, prims
+from tracker import browser, consent_tools, features, prims
 
 
 def read_path(path):
@@ -118,10 +117,6 @@ class BrowserHooks:
 
     def gpc(self):
         return features.CONSENT and browser.page_value(lambda: window.navigator.globalPrivacyControl) == True
-
-    def watch_input(self, on_input):
-        for name in limits.HUMAN_INPUTS:
-            browser.listen(window, name, lambda event: on_input(event['type']))
 
     def watch_consent(self, tool, category, decide):
         entry = prims.read_key(consent_tools.TOOLS, tool) if features.CONSENT else None

@@ -229,9 +229,6 @@ class FakeHooks:
     def gpc(self):
         return self.browser.gpc
 
-    def watch_input(self, on_input):
-        self.page.setdefault('input_watchers', []).append(on_input)
-
     def watch_consent(self, tool, category, decide):
         self.page.setdefault('consent_watchers', []).append((tool, category, decide))
         return tool in consent_tools.TOOLS

@@ -16,31 +16,29 @@ def open_page(browser: Browser):
     target: dict = {}
     tag = page.Page(env, FakeHooks(env), target, SETTINGS, journal.Journal(False))
     tag.start()
-    # Not wired in the browser yet (its browser tests expect no mark: see README): bound here.
-    env.page['input_watchers'] = [tag.engine.human]
     target['init']('homepage', None, None)
     tag.loaded()
     env.run()
     return env, tag
 
 
-def touch(env, kind: str) -> None:
-    for on_input in env.page['input_watchers']:
-        on_input(kind)
+def touch(tag, kind: str) -> None:
+    """A person's input, as the page would report it (no browser listener is bound yet: README)."""
+    tag.engine.human(kind)
 
 
 def test_the_first_input_of_a_session_sends_one_human_event():
     browser = Browser()
     env, tag = open_page(browser)
-    touch(env, 'scroll')
-    touch(env, 'pointerdown')
+    touch(tag, 'scroll')
+    touch(tag, 'pointerdown')
     tag.left()
     env, tag = open_page(browser)
-    touch(env, 'keydown')
+    touch(tag, 'keydown')
     env.advance(THIRTY_ONE_MINUTES_MS)
     tag.left()
     env, tag = open_page(browser)
-    touch(env, 'touchstart')
+    touch(tag, 'touchstart')
     env.advance(5000)
     sent = [(e['type'], e.get('input'), e['sid']) for e in delivered_events(browser)]
     humans = [entry for entry in sent if entry[0] == 'human']
