@@ -8,6 +8,11 @@ What is SQLite's own here (everything else is in `programs.py` and `sql.py`):
   the event loop once for the whole group. A group that fails on one request's data is written
   again request by request.
 - Programs run in a worker thread on its own connection; their BEGIN is `BEGIN IMMEDIATE`.
+- Shoppers' writes go first. SQLite's busy handler polls a locked database ever more slowly
+  (every 100 ms after the first 228 ms), so a writer waiting for the lock missed every gap
+  between the short transactions of a long program (an erasure, 45 of them) and waited for the
+  whole program. Now the intake writer asks for the lock every `INTAKE_LOCK_POLL_S` itself, and a
+  program pauses `PROGRAM_PAUSE_BETWEEN_TRANSACTIONS_S` before each transaction after its first.
 - Migrations: `PRAGMA user_version`, under `BEGIN IMMEDIATE`.
 """
 
@@ -19,6 +24,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from collector import migrations, sql
@@ -35,6 +41,13 @@ from collector.storage import (
 __all__ = ['SQLiteEventStore', 'migrate']
 
 log = logging.getLogger('collector.store')
+
+BUSY_TIMEOUT_MS = 10_000
+# How often the intake writer asks for a lock another connection holds, and how long a program
+# of several transactions leaves the lock free between them: a few polls' worth, so a waiting
+# intake writer (of any worker process) always gets in.
+INTAKE_LOCK_POLL_S = 0.002
+PROGRAM_PAUSE_BETWEEN_TRANSACTIONS_S = 0.01
 
 # What SQLite (or its Python binding) raises for a value it cannot take: that request's fault.
 _DATA_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, UnicodeError, OverflowError)
@@ -54,7 +67,7 @@ def _connect(path: str) -> sqlite3.Connection:
     # FULL: every commit is fsynced before the 204 goes out, so an acknowledged batch survives a
     # power loss, not only a crash. With group commit it costs one fsync per group.
     connection.execute('PRAGMA synchronous=FULL')
-    connection.execute('PRAGMA busy_timeout=10000')
+    connection.execute(f'PRAGMA busy_timeout={BUSY_TIMEOUT_MS}')
     # Measured on the write path (README, "Collector throughput"): the unique index takes random
     # UUIDs, so index pages are read back often; mapping the file saves a copy per page read, and
     # checkpointing the WAL every 4,000 pages instead of 1,000 costs fewer, longer passes.
@@ -82,6 +95,24 @@ def migrate(connection: sqlite3.Connection) -> int:
     return version
 
 
+def _begin_first(connection: sqlite3.Connection) -> None:
+    """`BEGIN IMMEDIATE`, asking again every INTAKE_LOCK_POLL_S while another connection holds
+    the lock, for at most BUSY_TIMEOUT_MS; then raises like SQLite's own busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    connection.execute('PRAGMA busy_timeout=0')
+    try:
+        while True:
+            try:
+                connection.execute('BEGIN IMMEDIATE')
+                return
+            except sqlite3.OperationalError as error:
+                if connection.in_transaction or 'locked' not in str(error) or time.monotonic() > deadline:
+                    raise
+            time.sleep(INTAKE_LOCK_POLL_S)
+    finally:
+        connection.execute(f'PRAGMA busy_timeout={BUSY_TIMEOUT_MS}')
+
+
 def _rollback(connection: sqlite3.Connection) -> None:
     try:
         connection.execute('ROLLBACK')
@@ -89,11 +120,27 @@ def _rollback(connection: sqlite3.Connection) -> None:
         pass
 
 
+def _perform(connection: sqlite3.Connection, op, paused: bool):
+    """One operation of a program; `paused`: pause before it if it begins a transaction."""
+    if op.kind == 'fetch':
+        return connection.execute(op.sql, op.args).fetchall()
+    if op.kind == 'execute':
+        return connection.execute(op.sql, op.args).rowcount
+    if op.kind == 'begin':
+        if paused:
+            time.sleep(PROGRAM_PAUSE_BETWEEN_TRANSACTIONS_S)
+        connection.execute('BEGIN IMMEDIATE')
+    else:
+        connection.execute('COMMIT')
+    return None
+
+
 def drive(connection: sqlite3.Connection, program):
     """Run a program of `programs.py` on `connection`, in this thread; returns its result. A
     value SQLite refuses is raised inside the program as StoreRefused (after rolling back its
-    transaction); any other database error ends it as StoreBusy."""
-    in_transaction = False
+    transaction); any other database error ends it as StoreBusy. Every transaction after the
+    program's first starts after a pause (see the module docstring)."""
+    committed = False
     outcome, failure = None, None
     while True:
         try:
@@ -101,28 +148,19 @@ def drive(connection: sqlite3.Connection, program):
         except StopIteration as done:
             return done.value
         except BaseException:
-            if in_transaction:
+            if connection.in_transaction:
                 _rollback(connection)
             raise
         outcome, failure = None, None
         try:
-            if op.kind == 'fetch':
-                outcome = connection.execute(op.sql, op.args).fetchall()
-            elif op.kind == 'execute':
-                outcome = connection.execute(op.sql, op.args).rowcount
-            elif op.kind == 'begin':
-                connection.execute('BEGIN IMMEDIATE')
-                in_transaction = True
-            else:
-                connection.execute('COMMIT')
-                in_transaction = False
+            outcome = _perform(connection, op, committed)
+            committed = committed or op.kind == 'commit'
         except _DATA_ERRORS as error:
-            if in_transaction:
+            if connection.in_transaction:
                 _rollback(connection)
-                in_transaction = False
             failure = StoreRefused(f'{type(error).__name__}: {error}')
         except sqlite3.Error as error:
-            if in_transaction:
+            if connection.in_transaction:
                 _rollback(connection)
             program.close()
             raise StoreBusy(f'database error: {error}') from None
@@ -188,7 +226,7 @@ class SQLiteEventStore:
         """Each write's StoreResult, StoreRefused or StoreBusy: the group in one transaction, or,
         when that fails on a value SQLite refuses, each write in one of its own."""
         try:
-            connection.execute('BEGIN IMMEDIATE')
+            _begin_first(connection)
             results = [_write_rows(connection, write) for write in writes]
             connection.execute('COMMIT')
             return results
@@ -201,7 +239,7 @@ class SQLiteEventStore:
         outcomes = []
         for write in writes:
             try:
-                connection.execute('BEGIN IMMEDIATE')
+                _begin_first(connection)
                 outcomes.append(_write_rows(connection, write))
                 connection.execute('COMMIT')
             except _DATA_ERRORS as error:
