@@ -78,10 +78,10 @@ from collector.accounts import (  # noqa: E402
 )
 from collector.stamp import StampError, TagSettings, stamp, validate_account_id  # noqa: E402
 
-DEFAULT_BUDGET_GZIP_BYTES = 13 * 1024
+DEFAULT_BUDGET_GZIP_BYTES = 13 * 1024 + 512
 # The tag of the smallest feature set: platform `custom`, no consent, no forms.
 CORE_FEATURES = frozenset()
-CORE_BUDGET_GZIP_BYTES = 11 * 1024
+CORE_BUDGET_GZIP_BYTES = 11 * 1024 + 512
 DEBUG_BUDGET_GZIP_BYTES = 6 * 1024
 FEATURES_MODULE = 'tracker.features.js'
 _FLAG_LINE = re.compile(r'^export var ([A-Z_]+) = (?:true|false);$', re.MULTILINE)

@@ -28,13 +28,17 @@ CHROMIUM_ARGS = [
     '--host-resolver-rules=MAP *.test 127.0.0.1',
     '--ignore-certificate-errors',
 ]
+# Pages meant to be a shopper's run where `navigator.webdriver` is false, as in a shopper's
+# browser: with it true the tag marks every event automated, and the collector starts no campaign
+# from them. (tests/browser/test_real_visitors.py launches one without this, to see the mark.)
+SHOPPER_ARGS = ['--disable-blink-features=AutomationControlled']
 
 
 @pytest.fixture(scope='session')
 def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f'{CHROMIUM} is missing: run scripts/ensure-chromium (make test does)')
-    return {**browser_type_launch_args, 'executable_path': CHROMIUM, 'args': CHROMIUM_ARGS}
+    return {**browser_type_launch_args, 'executable_path': CHROMIUM, 'args': CHROMIUM_ARGS + SHOPPER_ARGS}
 
 
 @pytest.fixture(scope='session')

@@ -67,9 +67,10 @@ def quiet_listener(callback):
 
 
 def listen(target, event_name, callback):
-    """Add a quiet listener for `event_name` on `target`; nothing happens when that throws."""
+    """Add a quiet listener for `event_name` on `target`; nothing happens when that throws. Passive:
+    the tag never cancels a page's event, so its touch and scroll listeners never hold scrolling."""
     try:
-        target.addEventListener(event_name, quiet_listener(callback), {'capture': True})
+        target.addEventListener(event_name, quiet_listener(callback), {'capture': True, 'passive': True})
     except:
         pass
 
@@ -145,7 +146,10 @@ class BrowserEnv:
     """The env of the pure modules, in this browser. See the module docstring."""
 
     def __init__(self):
-        self._local = local_storage()
+        # Probed on first use, not here: a prerendered page builds its tag before it is shown,
+        # and writes nothing until then (main.py).
+        self._unprobed = True
+        self._local = None
         self._memory = {}
         self._held = False
         self._cookies = {}
@@ -213,20 +217,29 @@ class BrowserEnv:
         except:
             pass
 
+    def _storage(self):
+        """`localStorage`, or None when it cannot be used or cookies and storage are held."""
+        if self._unprobed:
+            self._unprobed = False
+            self._local = local_storage()
+        return None if self._held else self._local
+
     def store_get(self, key):
         if prims.has_key(self._memory, key):
             return self._memory[key]
-        if self._local != None and not self._held:
+        local = self._storage()
+        if local != None:
             try:
-                return self._local.getItem(key)
+                return local.getItem(key)
             except:
                 return None
         return None
 
     def store_set(self, key, text):
-        if self._local != None and not self._held:
+        local = self._storage()
+        if local != None:
             try:
-                self._local.setItem(key, text)
+                local.setItem(key, text)
                 prims.delete_key(self._memory, key)
                 return True
             except:
@@ -237,19 +250,21 @@ class BrowserEnv:
 
     def store_remove(self, key):
         prims.delete_key(self._memory, key)
-        if self._local != None and not self._held:
+        local = self._storage()
+        if local != None:
             try:
-                self._local.removeItem(key)
+                local.removeItem(key)
             except:
                 pass
 
     def store_keys(self):
         found = prims.keys_of(self._memory)
-        if self._local != None and not self._held:
+        local = self._storage()
+        if local != None:
             try:
-                count = self._local.length
+                count = local.length
                 for index in range(count):
-                    key = self._local.key(index)
+                    key = local.key(index)
                     if prims.is_string(key) and not prims.has_key(self._memory, key):
                         prims.append(found, key)
             except:

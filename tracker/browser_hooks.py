@@ -7,6 +7,9 @@ modules (`browser.py` is the environment: time, cookies, storage, transport, tim
 - the store's own functions: `call_method(owner, function)` (a call that cannot throw into the
   tag: the error's message, or None), `global_function(name)`;
 - the address bar: `replace_url(url)` (no reload, no history entry), `reload()`;
+- the person: `automated()` (True in a browser driven by automation: `navigator.webdriver`, or a
+  global of `AUTOMATION_GLOBALS`), `watch_input(on_input)` (a person's input, `limits.HUMAN_INPUTS`,
+  as its event type: only the browser's own events, never one a script dispatches);
 - consent: `gpc()` (Global Privacy Control), `watch_consent(tool, category, decide)` (the tool's
   state now and its changes, as `decide(True|False)`: one generic watcher over the tool's entry in
   `consent_tools.TOOLS`; False for a tool the table does not have);
@@ -28,7 +31,10 @@ def __pragma__(*args):
     return None
 # __pragma__ ('noskip')
 
-from tracker import browser, consent_tools, features, prims
+from tracker import browser, consent_tools, features, limits, prims
+
+# What PhantomJS, Nightmare and Cypress leave on the window of the pages they drive.
+AUTOMATION_GLOBALS = ['_phantom', 'callPhantom', '__nightmare', 'Cypress']
 
 
 def read_path(path):
@@ -117,6 +123,19 @@ class BrowserHooks:
 
     def gpc(self):
         return features.CONSENT and browser.page_value(lambda: window.navigator.globalPrivacyControl) == True
+
+    def automated(self):
+        for name in AUTOMATION_GLOBALS:
+            if prims.read_key(window, name) != None:
+                return True
+        return browser.page_value(lambda: window.navigator.webdriver) == True
+
+    def watch_input(self, on_input):
+        def seen(event):
+            if event.isTrusted:
+                on_input(event['type'])
+        for name in limits.HUMAN_INPUTS:
+            browser.listen(window, name, seen)
 
     def watch_consent(self, tool, category, decide):
         entry = prims.read_key(consent_tools.TOOLS, tool) if features.CONSENT else None

@@ -81,6 +81,8 @@ def field_text(code, args):
 TEXTS = {
     'new_visitor': 'NEW COOKIE ID',
     'not_identified': 'Not identified',
+    'automated': 'AUTOMATED BROWSER: events marked, no campaign',
+    'prerendered': 'PRERENDERED: waited until shown',
     'profile_without_identity': ('setProfileData before the visitor is identified: nothing sent. Call '
                                  'ometria.identify(email) first.'),
     'profile_empty': 'setProfileData needs an object: nothing sent',

@@ -82,6 +82,7 @@ class Engine:
         self._next_data = None
         self._linked = False
         self._human = False
+        self._automated = False
         basket.Basket.journal = page_journal
 
     def _read(self, name):
@@ -101,6 +102,8 @@ class Engine:
             event['linked'] = True
         if self._visitor.ecamp != None:
             event['ecamp'] = self._visitor.ecamp
+        if self._automated:
+            event['automated'] = True
         journal.event(self._journal, event_type, label, details, [event['id']])
         self._gate.admit(event)
         return event
@@ -117,6 +120,9 @@ class Engine:
         href = env.href()
         self._uid = memory.identity_in(self._read('uid'))
         self._visitor.start(attribution.landing_source(href, env.referrer(), env.host(), env.now_ms()))
+        if self._hooks.automated():
+            self._automated = True
+            journal.line(self._journal, 'automated', [], None)
         if self._uid != None:
             journal.line(self._journal, 'identified', [self._uid], {'identity': self._uid})
         else:

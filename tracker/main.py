@@ -7,7 +7,13 @@ What happens when the tag file runs:
    third-party stub) is kept and the API methods are merged into it; a stub's methods are
    replaced. A value that cannot take them (a frozen object, a DOM element named "ometria") is
    replaced by a new object holding its own properties.
-3. `page.Page` starts the tag (API, session, data layer, hooks); this module binds the page's
+3. A page no one sees yet waits: Safari's previews (`navigator.loadPurpose` "preview") are never
+   shown, and a page prerendered by a speculation rule (`document.prerendering`) may never be.
+   The tag builds its page (which reads and writes nothing yet), publishes functions that queue
+   the page's calls and, once a prerendered page is shown (`prerenderingchange`), starts as in 4
+   and replays them: nothing is read, written or sent before, and the events carry the time the
+   page was shown. A preview gets no more than the queueing functions.
+4. `page.Page` starts the tag (API, session, data layer, hooks); this module binds the page's
    lifecycle events to its handlers.
 
 Debug mode: `#om_debug` (or its cookie) turns the debug switch on. The tag shoppers download holds
@@ -109,9 +115,10 @@ def load_file(url, integrity, failed, ran):
 
 
 def run(target, this_page, page_journal, boot):
-    """Publish and start `this_page` on `target`; after a hand-over (`boot`), replay the calls
-    queued meanwhile and point the queueing functions at the API (a store may have kept one);
-    bind the page's lifecycle events."""
+    """Publish and start `this_page` on `target`; replay the calls queued in `boot` (while the
+    page was prerendered, or the journaled twin loaded) and point the queueing functions at the
+    API (a store may have kept one); bind the page's lifecycle events."""
+    prims.delete_key(target, BOOT)
     # What the debug module (a separate file) and support engineers reach: quoted names only.
     marker = {
         'loaded_again': lambda: journal.warn(page_journal, ['loaded_twice']),
@@ -124,10 +131,12 @@ def run(target, this_page, page_journal, boot):
     Object.defineProperty(target, MARKER, {'value': marker, 'enumerable': False, 'configurable': False})
     window.ometria = target
     this_page.start()
-    if boot != None:
-        for call in boot['calls']:
-            this_page.replay(call)
-        boot['api'] = this_page.published()
+    if features.JOURNAL and browser.page_value(
+            lambda: window.performance.getEntriesByType('navigation')[0].activationStart) > 0:
+        journal.line(page_journal, 'prerendered', [], None)
+    for call in boot['calls']:
+        this_page.replay(call)
+    boot['api'] = this_page.published()
 
     def on_visibility(event):
         if window.document.visibilityState == 'hidden':
@@ -149,25 +158,40 @@ def run(target, this_page, page_journal, boot):
         browser.listen(window, 'load', lambda event: this_page.loaded())
 
 
-def hand_over(target, settings, tag_src, this_page, page_journal):
-    """Debug mode in the tag without the journal: queue the page's calls and load the journaled
-    twin (see the module docstring). Should it not load, or load and not take over, start here."""
-    boot = {'settings': settings, 'calls': [], 'src': tag_src, 'api': None}
+def queue_calls(target, this_page, boot):
+    """Publish functions that queue the page's calls in `boot` (`page.Page.queueing`), and
+    `boot` itself as a hidden property: a second include of the tag meanwhile is queued there."""
     Object.defineProperty(target, BOOT, {'value': boot, 'enumerable': False, 'configurable': True})
     for name in this_page.public_names():
         target[name] = this_page.queueing(name, boot)
     window.ometria = target
 
+
+def hand_over(target, this_page, page_journal, boot):
+    """Debug mode in the tag without the journal: queue the page's calls and load the journaled
+    twin (see the module docstring). Should it not load, or load and not take over, start here."""
+    queue_calls(target, this_page, boot)
+
     def start_here():
         if boot['api'] == None:
             try:
-                prims.delete_key(target, BOOT)
                 run(target, this_page, page_journal, boot)
             except:  # the tag must never break the page it runs on
                 pass
 
-    load_file(file_beside(tag_src, settings['collector_url'], config.JOURNAL_FILE), config.JOURNAL_INTEGRITY,
-              start_here, start_here)
+    load_file(file_beside(boot['src'], boot['settings']['collector_url'], config.JOURNAL_FILE),
+              config.JOURNAL_INTEGRITY, start_here, start_here)
+
+
+def begin(target, this_page, page_journal, boot, debug_on):
+    """Start the tag with the calls queued in `boot`: here, or, in debug mode, in the twin."""
+    if debug_on and not features.JOURNAL:
+        hand_over(target, this_page, page_journal, boot)
+        return
+    run(target, this_page, page_journal, boot)
+    if features.JOURNAL:
+        load_file(file_beside(boot['src'], boot['settings']['collector_url'], DEBUG_FILE), config.DEBUG_INTEGRITY,
+                  lambda: None, lambda: None)
 
 
 def start():
@@ -180,7 +204,7 @@ def start():
             return
         boot = prims.read_key(existing, BOOT)
     if boot != None and not features.JOURNAL:
-        # A second include while the first hands over to its twin: the twin will say so.
+        # A second include while the first waits (to be shown, or for its twin): it will say so.
         prims.append(boot['calls'], ['loaded_twice'])
         return
     if features.JOURNAL and boot == None:
@@ -188,29 +212,29 @@ def start():
         return
     target = public_object(existing)
     env = browser.BrowserEnv()
-    debug_on = debug_switch(env)
-    # Read now or never (`currentScript` is set only while this file runs), and only when needed:
-    # it is not free.
-    tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on else None
-    if features.JOURNAL:
-        # The twin: what the tag that handed over left (its stamped settings, the page's calls).
-        settings = boot['settings']
-        tag_src = boot['src']
-        prims.delete_key(existing, BOOT)
-    else:
+    # The twin runs on a page already shown (its tag waited).
+    preview = not features.JOURNAL and browser.page_value(lambda: window.navigator.loadPurpose) == 'preview'
+    unseen = preview or not features.JOURNAL and browser.page_value(lambda: window.document.prerendering) == True
+    debug_on = not unseen and debug_switch(env)
+    if not features.JOURNAL:
+        # `currentScript` is set only while this file runs: read now or never, and only when it
+        # may be needed (it is not free).
+        tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on or unseen else None
         settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
                     'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS,
                     'consent': config.CONSENT}
+        boot = {'settings': settings, 'calls': [], 'src': tag_src, 'api': None}
+    # (The twin's boot: what the tag that handed over left: its stamped settings, the page's calls.)
     # The tag shoppers download keeps no journal at all (its debug mode runs the twin).
     page_journal = journal.Journal(True) if features.JOURNAL else None
-    this_page = page.Page(env, browser_hooks.BrowserHooks(target), target, settings, page_journal)
-    if debug_on and not features.JOURNAL:
-        hand_over(target, settings, tag_src, this_page, page_journal)
+    this_page = page.Page(env, browser_hooks.BrowserHooks(target), target, boot['settings'], page_journal)
+    if unseen:
+        queue_calls(target, this_page, boot)
+        if not preview:
+            browser.listen(window.document, 'prerenderingchange',
+                           lambda event: begin(target, this_page, page_journal, boot, debug_switch(env)))
         return
-    run(target, this_page, page_journal, boot)
-    if features.JOURNAL:
-        load_file(file_beside(tag_src, settings['collector_url'], DEBUG_FILE), config.DEBUG_INTEGRITY, lambda: None,
-                  lambda: None)
+    begin(target, this_page, page_journal, boot, debug_on)
 
 
 try:

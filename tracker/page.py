@@ -108,6 +108,8 @@ class Page:
             self._start_pending()
         self.delivery.start()
         self.engine.start()
+        verbs = self.engine
+        self._hooks.watch_input(lambda kind: verbs.human(kind))
         self._watch_forms()
         self._watch_signups()
         if features.CONSENT and self._consent['required'] and len(self._consent['tool']) > 0:

@@ -98,6 +98,9 @@
       cell(row, s.basket ? s.basket.items.length + ' line(s) ' + (s.basket.url || '') : '', 'detail');
       cell(row, s.transactions.join(', '));
       cell(row, String(s.late_events));
+      // Why a session started no trigger (a bot's, with the reason its requests or events gave).
+      cell(row, s.no_trigger ? 'none: ' + s.no_trigger + (s.bot ? ' (' + s.bot + ')' : '') : 'started',
+           s.bot ? 'bot' : '');
       sessionsBody.insertBefore(row, sessionsBody.firstChild);
       sessionsSince = Math.max(sessionsSince, s.seq);
     });

@@ -66,8 +66,11 @@ class Stack:
         """Events the collector set aside (invalid) after `since`."""
         return self.collector.rejects(account, since)
 
-    def events(self, since: int, account: str = ACCOUNT) -> list[dict]:
-        return self.collector.events(account, since)
+    def events(self, since: int, account: str = ACCOUNT, marks: bool = False) -> list[dict]:
+        """The events stored after `since`; with `marks`, the tag's mark of a person too (`human`,
+        sent on the first click or key of a session: left out unless a test is about it)."""
+        stored = self.collector.events(account, since)
+        return stored if marks else [e for e in stored if e['type'] != 'human']
 
     def wait_events(self, since: int, count: int, account: str = ACCOUNT, timeout: float = 15.0,
                     settle: float = 0.3) -> list[dict]:

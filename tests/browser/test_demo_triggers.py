@@ -19,16 +19,21 @@ SESSION_TIMEOUT_S = 8
 SECRET = 'demo-test-webhook-secret-0123'
 
 
-@pytest.fixture(scope='module')
-def demo(tmp_path_factory):
+def start_demo(workdir) -> CollectorProcess:
+    """The demo server, its sessions ending after SESSION_TIMEOUT_S, its triggers sent to its inbox."""
     port = free_port()
-    workdir = tmp_path_factory.mktemp('demo-triggers')
     accounts = (f'[accounts.demo]\ncollector_url = "http://127.0.0.1:{port}/collect"\n'
                 f'origins = ["http://127.0.0.1:{port}"]\nwebhook_url = "/demo/webhook"\nwebhook_secret = "{SECRET}"\n')
     server = CollectorProcess(workdir, accounts, port=port, demo=True,
                               extra_args=['--session-timeout', str(SESSION_TIMEOUT_S),
                                           '--demo-inbox', str(workdir / 'inbox.jsonl')])
     server.start()
+    return server
+
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    server = start_demo(tmp_path_factory.mktemp('demo-triggers'))
     yield server
     server.stop()
 

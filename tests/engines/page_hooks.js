@@ -8,6 +8,12 @@
   w.addEventListener('error', function (e) { w.__errors.push(String(e.message)); });
   w.addEventListener('unhandledrejection', function (e) { w.__errors.push('unhandled: ' + String(e.reason)); });
 
+  // Every driver here sets navigator.webdriver, and the tag would mark each event automated: the
+  // pages stand for a shopper's browser (a vector's page with "automated": true sets it back).
+  try {
+    Object.defineProperty(navigator, 'webdriver', {configurable: true, get: function () { return false; }});
+  } catch (e) {}
+
   w.__console = [];
   ['log', 'info', 'warn', 'error', 'debug'].forEach(function (level) {
     var original = console[level];

@@ -38,6 +38,8 @@ BLOCK_STORAGE = r"""
 Object.defineProperty(window, 'localStorage', {configurable: true, get: function () {
   throw new DOMException('The operation is insecure.', 'SecurityError'); }});
 """
+# The hooks (page_hooks.js) set navigator.webdriver false, as in a shopper's browser; this sets it back.
+AUTOMATED = "Object.defineProperty(navigator, 'webdriver', {configurable: true, get: function () { return true; }});"
 BLOCK_COOKIES = r"""
 Object.defineProperty(document, 'cookie', {configurable: true,
   get: function () { throw new DOMException('The operation is insecure.', 'SecurityError'); },
@@ -51,6 +53,8 @@ def page_head(spec: dict, now_ms: int, origin: str) -> str:
     parts.append(f"Object.defineProperty(document, 'referrer', {{get: function () {{ return {json.dumps(referrer)}; }}}});")
     for name, value in spec.get('set_cookies', {}).items():
         parts.append(f"document.cookie = {json.dumps(name + '=' + value + '; path=/')};")
+    if spec.get('automated'):
+        parts.append(AUTOMATED)
     if spec.get('storage') == 'blocked':
         parts.append(BLOCK_STORAGE)
     if spec.get('cookies') == 'blocked':

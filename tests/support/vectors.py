@@ -9,9 +9,12 @@ A vector:
     {"name": ..., "steps": [...], "expect": [events...], "expect_lines": [[lines of page 1], ...]}
 Steps:
     {"page": {"path": "/p/1", "referrer": "", "ometria": {...}, "onLoad": [calls], "onLoad_throws": "msg",
-              "tag": "sync"|"async", "storage": "blocked", "set_cookies": {"ommage": "..."}}}   a new page
+              "tag": "sync"|"async", "storage": "blocked", "set_cookies": {"ommage": "..."},
+              "automated": true}}   a new page
       load; a referrer starting with "$origin" is a page of the store itself; `set_cookies` are
-      there when the page loads (as a store's server would have set them)
+      there when the page loads (as a store's server would have set them); `automated`: the
+      browser is driven by automation (`navigator.webdriver` true; otherwise false, in every
+      engine, though their drivers set it)
     {"call": "init", "args": [...]}              ometria.init(...); "b.setTotal" calls a saved object
     {"call": "Basket", "as": "b"}                keeps the result as "b"
     {"advance_ms": 1860000}                      time passes (timers fire)
@@ -151,6 +154,7 @@ def _run_in_cpython(vector: dict) -> dict:
             spec = step['page']
             browser.storage_broken = spec.get('storage') == 'blocked'
             browser.cookies_blocked = spec.get('cookies') == 'blocked'
+            browser.automated = spec.get('automated', False)
             target = decode_arg(spec.get('ometria', {}), refs)
             if 'onLoad' in spec:
                 calls = spec['onLoad']

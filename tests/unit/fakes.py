@@ -30,6 +30,7 @@ class Browser:
     cookies_blocked: bool = False
     storage_broken: bool = False
     gpc: bool = False
+    automated: bool = False  # navigator.webdriver, or a test runner's global (browser_hooks.automated)
     uuid_counter: int = 0
     sent: list = field(default_factory=list)
     # Answer for each POST: a status, or a callable(body) -> status / (status, retry_after).
@@ -228,6 +229,12 @@ class FakeHooks:
 
     def gpc(self):
         return self.browser.gpc
+
+    def automated(self):
+        return self.browser.automated
+
+    def watch_input(self, on_input):
+        self.page.setdefault('input_watchers', []).append(on_input)
 
     def watch_consent(self, tool, category, decide):
         self.page.setdefault('consent_watchers', []).append((tool, category, decide))
