@@ -16,8 +16,10 @@ CONSENT_CATEGORY ?=
 PLATFORM ?= any
 BUILD_FLAGS = $(if $(IDENTIFY_FORMS),--identify-forms,) $(if $(CONSENT),--consent '$(CONSENT)' --consent-tool '$(CONSENT_TOOL)' --consent-category '$(CONSENT_CATEGORY)',) --platform '$(PLATFORM)'
 PORT ?= 8000
-# make demo SESSION_TIMEOUT=60: sessions end after a minute idle (then triggers reach /demo/webhook).
+# make demo SESSION_TIMEOUT=60 PURCHASE_GRACE=0: sessions end after a minute idle, then their
+# triggers reach /demo/webhook (an abandoned basket's after PURCHASE_GRACE seconds more).
 SESSION_TIMEOUT ?= 1800
+PURCHASE_GRACE ?= 300
 PYTEST_ARGS ?=
 
 .PHONY: all
@@ -97,12 +99,12 @@ test-browser: install chromium dist/generic/ometria.js
 
 .PHONY: demo
 demo: install build
-	$(PY) -m collector serve --demo --port $(PORT) --session-timeout $(SESSION_TIMEOUT)
+	$(PY) -m collector serve --demo --port $(PORT) --session-timeout $(SESSION_TIMEOUT) --purchase-grace $(PURCHASE_GRACE)
 
 # The same demo on PostgreSQL (a local cluster of its own) with two collector workers.
 .PHONY: demo-postgres
 demo-postgres: install postgres build
-	PORT=$(PORT) SESSION_TIMEOUT=$(SESSION_TIMEOUT) $(PY) scripts/demo_postgres.py
+	PORT=$(PORT) SESSION_TIMEOUT=$(SESSION_TIMEOUT) PURCHASE_GRACE=$(PURCHASE_GRACE) $(PY) scripts/demo_postgres.py
 
 .PHONY: serve
 serve: install dist/generic/ometria.js

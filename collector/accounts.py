@@ -79,6 +79,9 @@ class Account:
     # What becomes of a bot's events (bots.py): 'flag' (stored; the session is marked and starts
     # no trigger) or 'drop' (answered 204, counted, not stored).
     bots: str = 'flag'
+    # The secret Shopify signs this store's order webhooks with (shopify.py): set, the store's
+    # `orders/create` webhooks are taken at /shopify/webhooks/<account_id>.
+    shopify_webhook_secret: str = field(default='', repr=False)
 
     @property
     def features(self) -> frozenset[str]:
@@ -157,7 +160,8 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
         if not isinstance(entry, dict):
             raise AccountsError(f'{source}: account {account_id!r} must be a table')
         unknown = set(entry) - {'collector_url', 'origins', 'cookie_domain', 'identify_forms', 'consent', 'consent_tool',
-                                'consent_category', 'gpc', 'webhook_url', 'webhook_secret', 'platform', 'bots'}
+                                'consent_category', 'gpc', 'webhook_url', 'webhook_secret', 'platform', 'bots',
+                                'shopify_webhook_secret'}
         if unknown:
             raise AccountsError(f'{source}: account {account_id!r} has unknown keys {sorted(unknown)}')
         collector_url = entry.get('collector_url', '')
@@ -181,8 +185,14 @@ def parse_accounts(data: dict, source: str = 'accounts') -> dict[str, Account]:
             raise AccountsError(f'{source}: account {account_id!r}: {problem}')
         choices = {key: one_of(entry, key, allowed, f'{source}: account {account_id!r}')
                    for key, allowed in (('platform', tuple(PLATFORMS)), ('bots', BOT_POLICIES))}
+        shopify_secret = entry.get('shopify_webhook_secret', '')
+        if not isinstance(shopify_secret, str) or (shopify_secret and (
+                len(shopify_secret) < MIN_WEBHOOK_SECRET_CHARS or choices['platform'] != 'shopify')):
+            raise AccountsError(f'{source}: account {account_id!r}: shopify_webhook_secret is a string of at least '
+                                f'{MIN_WEBHOOK_SECRET_CHARS} characters, for a platform = "shopify" account')
         accounts[account_id] = Account(account_id, collector_url, tuple(o.rstrip('/') for o in origins), cookie_domain,
-                                       identify_forms, **consent, **webhook, **choices)
+                                       identify_forms, **consent, **webhook, **choices,
+                                       shopify_webhook_secret=shopify_secret)
     return accounts
 
 

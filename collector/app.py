@@ -5,6 +5,7 @@
 | `POST /collect` (`OPTIONS` for preflights) | `intake.Intake` (a bare ASGI endpoint), `cors.OriginPolicy` |
 | `GET /tags/<account_id>.js`, `/tags/ometria.debug.js` | `tags.TagRoute` |
 | `GET /api/events, rejects, sessions, triggers, erasures, stats`; `POST /api/erase` | `read_api.ReadApi` |
+| `POST /shopify/webhooks/<account_id>` (Shopify's signed order webhooks) | `shopify.ShopifyWebhooks` |
 | `GET /live`, `POST /live/session` | `live.LivePage` |
 | `GET /healthz`, `/static/<file>` | here |
 | background: closing sessions, deliveries, retention | `background.Background` |
@@ -44,6 +45,7 @@ from collector.live import STATIC, LivePage
 from collector.ratelimit import RateLimiter, SharedRateLimiter
 from collector.read_api import ReadApi
 from collector.settings import Settings, SettingsError, from_env
+from collector.shopify import ShopifyWebhooks
 from collector.storage import EventStore
 from collector.tags import TagCache, TagRoute
 
@@ -131,6 +133,7 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
         Route('/collect', preflight, methods=['OPTIONS']),
         Route('/tags/{name}', TagRoute(accounts, tag_urls, TagCache(settings.generic_path)).serve, methods=['GET']),
         *read_api.routes(),
+        *ShopifyWebhooks(store, accounts, stats, settings.body_timeout_s).routes(),
         *LivePage(access, addresses, settings.body_timeout_s).routes(),
         Route('/static/{name}', static, methods=['GET']),
         Route('/healthz', healthz, methods=['GET']),

@@ -50,7 +50,8 @@ class Background:
 
     def start(self) -> None:
         settings = self.settings
-        limits = TriggerLimits(settings.triggers_per_identity_day, settings.triggers_per_client_day)
+        limits = TriggerLimits(settings.triggers_per_identity_day, settings.triggers_per_client_day,
+                               int(settings.purchase_grace_s * 1000))
         closer = SessionCloser(self.store, settings.session_timeout_s, self.stats, self.origins, limits)
         self.tasks.append(asyncio.create_task(every(closer.interval_s, closer.close_idle, self.stats,
                                                     'session_close_errors')))

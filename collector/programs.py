@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 from collector import sql
+from collector.sessions import ABANDONED_BASKET
 from collector.storage import (
     DELIVERED,
     WAITING,
@@ -46,6 +47,7 @@ __all__ = [
     'erase',
     'execute',
     'fetch',
+    'latest_session',
     'prune',
     'read_erasures',
     'read_events',
@@ -209,10 +211,14 @@ class IdleSession(NamedTuple):
 
 @dataclass(frozen=True)
 class TriggerLimits:
-    """How many triggers one identity, and one client address, may start per day (0: no limit)."""
+    """How many triggers one identity, and one client address, may start per day (0: no limit);
+    how long an `abandoned_basket` trigger waits before it is first sent, so that an order
+    arriving meanwhile (a Shopify order webhook comes after the session, sometimes minutes after)
+    stops it (`claim_triggers`)."""
 
     per_identity_per_day: int = 0
     per_client_per_day: int = 0
+    purchase_grace_ms: int = 0
 
 
 def close_idle_sessions(cutoff_ms: int, now_ms: int, limit: int, fold_for: Callable, limits: TriggerLimits,
@@ -283,8 +289,9 @@ def _close(closing, now_ms: int, limits: TriggerLimits, stats):
     if trigger is not None:
         trigger_id, kind, payload = trigger
         yield execute(sql.COALESCE_TRIGGERS, f'replaced by trigger {trigger_id}', session.account, closing.uid)
+        first_at = now_ms + limits.purchase_grace_ms if kind == ABANDONED_BASKET else now_ms
         yield execute(sql.INSERT_TRIGGER, trigger_id, session.account, session.cid, session.sid, kind, now_ms,
-                      closing.uid, session.client, payload, now_ms)
+                      closing.uid, session.client, payload, first_at)
     return 1
 
 
@@ -307,15 +314,31 @@ def _over_limits(closing, now_ms: int, limits: TriggerLimits):
 
 # -- deliveries ---------------------------------------------------------------------------------
 
+def latest_session(account: str, cid: str):
+    """The id of the visitor's latest session, or None."""
+    rows = yield fetch(sql.LATEST_SESSION, account, cid)
+    return rows[0][0] if rows else None
+
+
 def claim_triggers(account: str, now_ms: int, until_ms: int, limit: int):
     """Due triggers of `account` (pending or retrying, next attempt passed, not claimed), the most
-    recently due first, claimed until `until_ms` so that no other collector sends them meanwhile."""
+    recently due first, claimed until `until_ms` so that no other collector sends them meanwhile.
+    An `abandoned_basket` whose visitor or identity has an order received since its session
+    began is never sent: it becomes PURCHASED."""
     yield BEGIN
     rows = yield fetch(sql.DUE_TRIGGERS, now_ms, now_ms, account, limit)
+    claimed = []
     for row in rows:
-        yield execute(sql.CLAIM_TRIGGER, until_ms, row[0])
+        seq, kind, cid, sid, uid = row[0], row[6], row[7], row[8], row[9]
+        if kind == ABANDONED_BASKET:
+            order = yield fetch(sql.PURCHASE_SINCE_SESSION, account, cid, uid, account, cid, sid)
+            if order:
+                yield execute(sql.MARK_PURCHASED, f'a purchase since the session began: event {order[0][0]}', seq)
+                continue
+        yield execute(sql.CLAIM_TRIGGER, until_ms, seq)
+        claimed.append(ClaimedTrigger(*row[:6]))
     yield COMMIT
-    return [ClaimedTrigger(*row) for row in rows]
+    return claimed
 
 
 def record_delivery(delivery: Delivery):

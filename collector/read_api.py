@@ -14,7 +14,6 @@ unknown account and 503 (Retry-After) while the database is unavailable: never 5
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 
@@ -25,9 +24,8 @@ from starlette.routing import Route
 from collector import programs
 from collector.access import LIVE_COOKIE, ReadAccess
 from collector.bodies import BodyTimeout, BodyTooLarge, read_limited_body
-from collector.models import IDENTITY_RE, VISITOR_ID_RE
 from collector.storage import StoreBusy, StoredEvent, StoredSummary
-from collector.validation import identity_key
+from collector.validation import IDENTITY, VISITOR, identity_key
 
 __all__ = ['ReadApi', 'READ_HEADERS', 'events_json', 'sessions_json']
 
@@ -36,8 +34,6 @@ STORE_BUSY_RETRY_AFTER_S = 2
 MAX_READ_LIMIT = 5000
 MAX_SEQ = 2**63 - 1
 MAX_ERASE_BODY_BYTES = 4096
-_IDENTITY = re.compile(IDENTITY_RE)
-_VISITOR = re.compile(VISITOR_ID_RE)
 
 
 def json_array_with(objects: list[tuple[str, str]]) -> bytes:
@@ -141,9 +137,9 @@ class ReadApi:
                 (('email' in asked) == ('cid' in asked)) or set(asked) - {'account', 'email', 'cid'}:
             return error(400, 'give {"account", "email"} or {"account", "cid"}')
         email, cid = asked.get('email'), asked.get('cid')
-        if 'email' in asked and not (isinstance(email, str) and _IDENTITY.fullmatch(email)):
+        if 'email' in asked and not (isinstance(email, str) and IDENTITY.fullmatch(email)):
             return error(400, 'email is an email address (or omid:<id>)')
-        if 'cid' in asked and not (isinstance(cid, str) and _VISITOR.fullmatch(cid)):
+        if 'cid' in asked and not (isinstance(cid, str) and VISITOR.fullmatch(cid)):
             return error(400, 'cid is a visitor id')
         program = programs.erase(asked['account'], identity_key(email) if email is not None else None, cid,
                                  int(time.time() * 1000))

@@ -23,6 +23,8 @@ __all__ = ['OPTIONS', 'Option', 'Settings', 'SettingsError', 'add_arguments', 'f
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_API_TOKEN_CHARS = 16
+# An abandoned basket is worth an email for a day at most: a longer wait is a mistake.
+MAX_PURCHASE_GRACE_S = 24 * 3600
 
 
 class SettingsError(ValueError):
@@ -78,6 +80,9 @@ OPTIONS = (
     Option('session_timeout_s', '--session-timeout', 'OMETRIA_SESSION_TIMEOUT', 1800.0,
            'a session ends when none of its events was received for this many seconds; then its summary '
            'and trigger are made', float),
+    Option('purchase_grace_s', '--purchase-grace', 'OMETRIA_PURCHASE_GRACE', 300.0,
+           'an abandoned_basket trigger waits this many seconds after its session ends before it is sent; an '
+           "order of the shopper's received by then (a Shopify order webhook) stops it (0: send at once)", float),
     Option('triggers_per_identity_day', '--triggers-per-identity', 'OMETRIA_TRIGGERS_PER_IDENTITY', 3,
            'triggers one identity may start in 24 hours (0: no limit)', int),
     Option('triggers_per_client_day', '--triggers-per-client', 'OMETRIA_TRIGGERS_PER_CLIENT', 50,
@@ -124,6 +129,7 @@ class Settings:
     retention_days: int = _DEFAULTS['retention_days']
     retention_interval_s: float = _DEFAULTS['retention_interval_s']
     session_timeout_s: float = _DEFAULTS['session_timeout_s']
+    purchase_grace_s: float = _DEFAULTS['purchase_grace_s']
     triggers_per_identity_day: int = _DEFAULTS['triggers_per_identity_day']
     triggers_per_client_day: int = _DEFAULTS['triggers_per_client_day']
     write_timeout_s: float = _DEFAULTS['write_timeout_s']
@@ -145,6 +151,8 @@ class Settings:
         if self.api_token and len(self.api_token) < MIN_API_TOKEN_CHARS:
             raise SettingsError(f'the API token has {len(self.api_token)} characters: at least {MIN_API_TOKEN_CHARS}, '
                                 'please (python -c "import secrets; print(secrets.token_urlsafe(24))")')
+        if not 0 <= self.purchase_grace_s <= MAX_PURCHASE_GRACE_S:
+            raise SettingsError(f'--purchase-grace: {self.purchase_grace_s} is not 0 to {MAX_PURCHASE_GRACE_S} seconds')
         self.proxy_networks()
 
     def proxy_networks(self) -> tuple:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from collector.storage import COALESCED, PENDING, RETRYING, SHED
+from collector.storage import COALESCED, PENDING, PURCHASED, RETRYING, SHED
 
 __all__ = ['numbered', 'in_list']
 
@@ -102,6 +102,8 @@ PRUNE_STEPS = (
 
 # -- sessions and triggers ----------------------------------------------------------------------
 
+# A visitor's latest session (an order webhook's event joins it).
+LATEST_SESSION = 'SELECT sid FROM sessions WHERE account = ? AND cid = ? ORDER BY last_at DESC LIMIT 1'
 IDLE_SESSIONS = ('SELECT account, cid, sid, last_at, client, bot FROM sessions WHERE closed_at IS NULL AND last_at < ? '
                  'ORDER BY last_at LIMIT ?')
 SESSION_EVENTS = ('SELECT seq, body FROM events WHERE account = ? AND cid = ? AND sid = ? AND seq > ? ORDER BY seq '
@@ -112,18 +114,28 @@ INSERT_SUMMARY = 'INSERT INTO summaries (account, cid, sid, ended_at, uid, body)
 INSERT_TRIGGER = ('INSERT INTO triggers (id, account, cid, sid, type, created_at, uid, client, payload, state, next_at) '
                   f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '{PENDING}', ?)")
 # Triggers that count against a daily limit: every one made, except those merged into a later one
-# (and, for an identity, the one not yet attempted that a new one would replace).
+# or stopped by a purchase (and, for an identity, the one not yet attempted that a new one would
+# replace).
+_UNSENT = f"('{COALESCED}', '{PURCHASED}')"
 TRIGGERS_OF_IDENTITY_SINCE = ('SELECT count(*) FROM triggers WHERE account = ? AND uid = ? AND created_at > ? '
-                              f"AND state <> '{COALESCED}' AND NOT (state = '{PENDING}' AND attempts = 0)")
+                              f"AND state NOT IN {_UNSENT} AND NOT (state = '{PENDING}' AND attempts = 0)")
 TRIGGERS_OF_CLIENT_SINCE = ('SELECT count(*) FROM triggers WHERE account = ? AND client = ? AND created_at > ? '
-                            f"AND state <> '{COALESCED}'")
+                            f'AND state NOT IN {_UNSENT}')
 # A newer trigger for the same identity replaces one not yet attempted: one email, about the latest.
 COALESCE_TRIGGERS = (f"UPDATE triggers SET state = '{COALESCED}', last_error = ? WHERE account = ? AND uid = ? "
                      f"AND state = '{PENDING}' AND attempts = 0")
 # Due triggers, the most recently due first: a real shopper's new trigger goes before an old
 # backlog (a flood of forged ones is shed from its oldest end, `SHED_CUTOFF`).
-DUE_TRIGGERS = (f'SELECT seq, id, account, created_at, attempts, payload FROM triggers WHERE state IN {_WAITING} '
-                'AND next_at <= ? AND claimed_until < ? AND account = ? ORDER BY next_at DESC LIMIT ?')
+DUE_TRIGGERS = (f'SELECT seq, id, account, created_at, attempts, payload, type, cid, sid, uid FROM triggers '
+                f'WHERE state IN {_WAITING} AND next_at <= ? AND claimed_until < ? AND account = ? '
+                'ORDER BY next_at DESC LIMIT ?')
+# An order (a transaction event: the tag's, or a Shopify order webhook's) of the visitor or the
+# identity, received since their session began (account, cid, identity key, then the session's
+# account, cid, sid).
+PURCHASE_SINCE_SESSION = ("SELECT event_id FROM events WHERE account = ? AND (cid = ? OR uid = ?) "
+                          "AND type = 'transaction' AND received_at >= "
+                          '(SELECT first_at FROM sessions WHERE account = ? AND cid = ? AND sid = ?) LIMIT 1')
+MARK_PURCHASED = f"UPDATE triggers SET state = '{PURCHASED}', last_error = ? WHERE seq = ?"
 CLAIM_TRIGGER = 'UPDATE triggers SET claimed_until = ? WHERE seq = ?'
 RECORD_DELIVERY = ('UPDATE triggers SET state = ?, attempts = ?, next_at = coalesce(?, next_at), claimed_until = 0, '
                    'last_status = ?, last_error = ?, delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END '

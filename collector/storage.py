@@ -32,6 +32,7 @@ __all__ = [
     'DELIVERED',
     'GAVE_UP',
     'PENDING',
+    'PURCHASED',
     'RETRYING',
     'SHED',
     'WAITING',
@@ -50,13 +51,15 @@ __all__ = [
 
 # A trigger's delivery states: waiting (PENDING, never tried; RETRYING), done (DELIVERED; GAVE_UP
 # after a 410 or 24 hours), or never sent (COALESCED into a newer trigger of the same identity;
-# SHED from a backlog too long).
+# SHED from a backlog too long; PURCHASED: an abandoned basket whose visitor or identity has an
+# order received since the session began).
 PENDING = 'pending'
 RETRYING = 'retrying'
 DELIVERED = 'delivered'
 GAVE_UP = 'gave_up'
 COALESCED = 'coalesced'
 SHED = 'shed'
+PURCHASED = 'purchased'
 WAITING = (PENDING, RETRYING)
 
 # Requests waiting for their group's commit, per process: past it the answer is 503 at once.

@@ -31,8 +31,9 @@ import msgspec
 
 from collector.models import IDENTITY_RE, MAX_EVENTS_PER_BATCH, VISITOR_ID_RE, Envelope, Event, Setbasket
 
-__all__ = ['BatchVerdict', 'MAX_JSON_DEPTH', 'MAX_KEYS_PER_OBJECT', 'OpenedEnvelope', 'RejectedEvent', 'ValidEvent',
-           'check_batch', 'check_event', 'check_events', 'identity_key', 'open_envelope', 'parse_strict', 'printable']
+__all__ = ['IDENTITY', 'VISITOR', 'BatchVerdict', 'MAX_JSON_DEPTH', 'MAX_KEYS_PER_OBJECT', 'OpenedEnvelope',
+           'RejectedEvent', 'ValidEvent', 'check_batch', 'check_event', 'check_events', 'identity_key', 'open_envelope',
+           'parse_strict', 'printable']
 
 MAX_REJECT_SAMPLE_BYTES = 4096
 MAX_JSON_DEPTH = 16
@@ -46,8 +47,9 @@ _SURROGATE_HINT = re.compile(rb'\\u[dD][89a-fA-F]')
 _envelope_decoder = msgspec.json.Decoder(Envelope)
 _event_decoder = msgspec.json.Decoder(Event)
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')
-_IDENTITY = re.compile(IDENTITY_RE)
-_VISITOR = re.compile(VISITOR_ID_RE)
+# The contract's identities and visitor ids, compiled (the erasure route and Shopify's orders check them too).
+IDENTITY = re.compile(IDENTITY_RE)
+VISITOR = re.compile(VISITOR_ID_RE)
 _ASCII_LOWER = str.maketrans('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
 
 
@@ -226,8 +228,8 @@ def _named(tree, key: str, pattern: re.Pattern) -> str | None:
 
 
 def _reject(reason: str, raw: bytes, tree) -> RejectedEvent:
-    uid = _named(tree, 'uid', _IDENTITY) or _named(tree, 'email', _IDENTITY)
-    return RejectedEvent(printable(reason)[:MAX_REASON_CHARS], raw[:MAX_REJECT_SAMPLE_BYTES], _named(tree, 'cid', _VISITOR),
+    uid = _named(tree, 'uid', IDENTITY) or _named(tree, 'email', IDENTITY)
+    return RejectedEvent(printable(reason)[:MAX_REASON_CHARS], raw[:MAX_REJECT_SAMPLE_BYTES], _named(tree, 'cid', VISITOR),
                          identity_key(uid) if uid else None)
 
 

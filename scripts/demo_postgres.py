@@ -41,8 +41,9 @@ def main() -> int:
                          'ometria_demo')
         print(f'PostgreSQL on 127.0.0.1:{cluster.port} (data in {cluster.data})', flush=True)
         server = subprocess.Popen([sys.executable, '-m', 'collector', 'serve', '--demo', '--port', port, '--workers', '2',
-                                   '--db', cluster.url('ometria_demo'), '--session-timeout',
-                                   os.environ.get('SESSION_TIMEOUT', '1800')], cwd=ROOT)
+                                   '--db', cluster.url('ometria_demo'),
+                                   '--session-timeout', os.environ.get('SESSION_TIMEOUT', '1800'),
+                                   '--purchase-grace', os.environ.get('PURCHASE_GRACE', '300')], cwd=ROOT)
         try:
             return server.wait()
         except KeyboardInterrupt:

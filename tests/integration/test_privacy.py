@@ -139,7 +139,9 @@ def test_the_live_pages_cookie_cannot_erase(server):
 
 def test_erasing_a_big_history_never_holds_intake_up(tmp_path_factory, new_db):
     """20,000 events of one shopper erased while another client keeps posting: the erasure works
-    in small batches, so no request of the other client waits long."""
+    in small batches, so no request of the other client waits long: not for the whole erasure
+    (as when SQLite's busy handler starved intake), at most half a second or a third of the
+    erasure's time, whichever is longer (a loaded machine's one slow fsync is not a wait)."""
     process = start(tmp_path_factory, new_db)
     email = 'prolific@example.com'
     try:
@@ -155,13 +157,16 @@ def test_erasing_a_big_history_never_holds_intake_up(tmp_path_factory, new_db):
 
         writer = threading.Thread(target=keep_posting)
         writer.start()
+        started = time.monotonic()
         try:
             answer = erase(process, email=email)
         finally:
+            took = time.monotonic() - started
             stop.set()
             writer.join()
         assert answer.status_code == 200 and answer.json()['events'] == 20_000
-        assert slowest and max(slowest) < 0.5, f'intake waited {max(slowest):.2f} s during the erasure'
+        assert len(slowest) >= 2, f'intake went on during the erasure ({took:.2f} s): {slowest}'
+        assert max(slowest) < max(0.5, took / 3), f'intake waited {max(slowest):.2f} s during the {took:.2f} s erasure'
     finally:
         process.stop()
 

@@ -148,8 +148,9 @@ class CollectorProcess:
         self.demo = demo
         self.process: subprocess.Popen | None = None
         self.log_path = workdir / f'collector-{self.port}.log'
-        # Environment variables of the server process (over the test's API token).
-        self.env: dict[str, str] = {}
+        # Environment variables of the server process (over the test's API token). Abandoned-basket
+        # triggers go out as soon as their session ends, unless a test sets a purchase grace.
+        self.env: dict[str, str] = {'OMETRIA_PURCHASE_GRACE': '0'}
 
     @property
     def url(self) -> str:

@@ -385,6 +385,27 @@ def test_a_webhook_needs_an_http_url_and_a_real_secret(webhook, problem):
         parse_accounts({'accounts': {'shop': {'origins': ['*'], **webhook}}})
 
 
+@pytest.mark.parametrize('entry', [
+    {'platform': 'shopify', 'shopify_webhook_secret': 'short'},
+    {'platform': 'magento', 'shopify_webhook_secret': 'x' * 32},
+    {'shopify_webhook_secret': 'x' * 32},
+    {'platform': 'shopify', 'shopify_webhook_secret': 42},
+])
+def test_a_shopify_webhook_secret_is_a_real_secret_of_a_shopify_account(entry):
+    with pytest.raises(AccountsError, match='shopify_webhook_secret'):
+        parse_accounts({'accounts': {'shop': {'origins': ['*'], **entry}}})
+    good = parse_accounts({'accounts': {'shop': {'origins': ['*'], 'platform': 'shopify',
+                                                 'shopify_webhook_secret': 'x' * 32}}})
+    assert good['shop'].shopify_webhook_secret == 'x' * 32 and 'x' * 32 not in repr(good['shop'])
+
+
+@pytest.mark.parametrize('grace_s', [-1.0, float('nan'), 86_401.0])
+def test_a_purchase_grace_is_between_none_and_a_day(grace_s):
+    with pytest.raises(SettingsError, match='--purchase-grace'):
+        Settings(purchase_grace_s=grace_s).check()
+    assert Settings().purchase_grace_s == 300.0
+
+
 def test_a_webhook_path_is_for_the_demo_server_only():
     accounts = parse_accounts({'accounts': {'shop': {'origins': ['*'], 'collector_url': 'https://c.example/collect',
                                                      'webhook_url': '/demo/webhook', 'webhook_secret': 'x' * 16}}})
