@@ -38,7 +38,7 @@ ALL_FEATURES = frozenset(name for name in vars(features) if name.isupper()) - {'
 PLATFORMS = {
     'any': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS', 'RECS'}),
     'magento': frozenset({'MAGENTO', 'LEGACY', 'SIGNUPS', 'RECS'}),
-    'shopify': frozenset({'LEGACY', 'SIGNUPS', 'RECS'}),
+    'shopify': frozenset({'SHOPIFY', 'LEGACY', 'SIGNUPS', 'RECS'}),
     'custom': frozenset(),
 }
 FULL_BUNDLE = 'ometria.js'

@@ -7,6 +7,8 @@ modules (`browser.py` is the environment: time, cookies, storage, transport, tim
 - the store's own functions: `call_method(owner, function)` (a call that cannot throw into the
   tag: the error's message, or None), `global_function(name)`;
 - the address bar: `replace_url(url)` (no reload, no history entry), `reload()`;
+- Shopify's cart: `set_cart_attribute(path, name, value)` (POSTed to the store's own `path`, in
+  the background: nothing waits for it, and its answer is not read);
 - the person: `automated()` (True in a browser driven by automation: `navigator.webdriver`, or a
   global of `AUTOMATION_GLOBALS`), `watch_input(on_input)` (a person's input, `limits.HUMAN_INPUTS`,
   as its event type: only the browser's own events, never one a script dispatches);
@@ -123,6 +125,18 @@ class BrowserHooks:
 
     def gpc(self):
         return features.CONSENT and browser.page_value(lambda: window.navigator.globalPrivacyControl) == True
+
+    def set_cart_attribute(self, path, name, value):
+        if not features.SHOPIFY:
+            return
+        attributes = {}
+        attributes[name] = value
+        try:
+            window.fetch(path, {'method': 'POST', 'credentials': 'same-origin', 'keepalive': True,
+                                'headers': {'Content-Type': 'application/json'},
+                                'body': prims.to_json({'attributes': attributes})}).catch(lambda error: None)
+        except:
+            pass
 
     def automated(self):
         for name in AUTOMATION_GLOBALS:

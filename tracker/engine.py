@@ -47,6 +47,7 @@ from tracker import (
     memory,
     ommage,
     prims,
+    shopify,
     urls,
     visitor,
 )
@@ -161,7 +162,7 @@ class Engine:
 
     def init(self, page_type, page_data, store_id):
         """A pageview. `page_type` undefined (`init()`) with a data layer present re-reads it."""
-        raw = self._hooks.raw_data() if features.MAGENTO else None
+        raw = self._hooks.raw_data() if features.MAGENTO or features.SHOPIFY else None
         if prims.is_undefined(page_type) and raw != None and self._next_type == None:
             self.init_from_data_layer(raw)
             return
@@ -169,7 +170,11 @@ class Engine:
 
     def init_from_data_layer(self, raw):
         """The page's pageview (and, on a confirmation page, its transaction) from the store's data
-        layer `raw` (`datalayer.py`)."""
+        layer `raw`: Shopify's (`shopify.py`) or Magento's (`datalayer.py`)."""
+        shop = shopify.read_shop(raw, self._env.href()) if features.SHOPIFY else None
+        if shop != None:
+            self._init_shop(shop)
+            return
         args = datalayer.read_raw_data(raw) if features.MAGENTO else None
         if args == None:
             self._pageview(None, None, None)
@@ -177,6 +182,39 @@ class Engine:
         self._pageview(args['page_type'], args['page_data'], args['store_id'])
         if args['order_id'] != None:
             self.transaction(args['order_id'], None)
+
+    def _init_shop(self, shop):
+        """What Shopify's data layer says (`shopify.read_shop`), recorded as the calls the deployed
+        tag makes from it: the pageview, then the identity, the basket, the checkout and the order."""
+        if not features.SHOPIFY:
+            return
+        if shop['linked']:
+            self.link_session(True)
+        self._pageview(shop['page_type'], shop['page_data'], shop['store_id'])
+        if shop['email'] != None:
+            self.identify(shop['email'], None, 'datalayer')
+        if shop['basket'] != None:
+            self._send_basket(shop['basket'])
+            if len(shop['basket']['items']) > 0:
+                self._tag_cart()
+        if shop['checkout']:
+            self.checkout('checkout', None)
+        if shop['order_id'] != None:
+            self.transaction(shop['order_id'], None)
+
+    def _tag_cart(self):
+        """Write the visitor id into the Shopify cart's attributes, once per cart and visitor
+        (Shopify's `cart` cookie names the cart), so that the store's order names its visitor."""
+        if not features.SHOPIFY:
+            return
+        cart = self._env.read_cookie(shopify.CART_COOKIE)
+        if cart == None or len(cart) == 0:
+            return
+        cid = self._visitor.touch()['cid']
+        mark = cart + ' ' + cid
+        if self._read('cart') != mark:
+            self._write('cart', mark)
+            self._hooks.set_cart_attribute(shopify.CART_UPDATE_PATH, shopify.CID_ATTRIBUTE, cid)
 
     def set_page_type(self, page_type):
         """`setPageType(t)`: the type of the next pageview, when `init` does not give one."""

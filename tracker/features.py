@@ -17,6 +17,8 @@ Under CPython every flag is on (the tests run the full tag), unless a test turns
 - RECS: the `rec:click` of a page reached from Ometria's onsite recommendations
   (`attribution.recommendation_click`), as the deployed tag does;
 - MAGENTO: Magento's `raw_data` data layer and its `ommage` cookie;
+- SHOPIFY: Shopify's `raw_data` data layer (`shopify.py`): the page's pageview, basket, identity,
+  checkout and order from the theme's snippet;
 - LEGACY: the cookies of older Ometria tags (`legacy.py`);
 - JOURNAL: the debug journal (`journal.py`). Not an account's choice: every feature set is built
   twice, without it (the tag shoppers download) and with it (its twin, which the tag runs instead
@@ -33,5 +35,6 @@ FORMS = True
 SIGNUPS = True
 RECS = True
 MAGENTO = True
+SHOPIFY = True
 LEGACY = True
 JOURNAL = True

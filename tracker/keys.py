@@ -3,9 +3,10 @@
 value, and one prefix finds them all (`ometria.forget()` and consent withdrawal clear them).
 
 Names in use: `uid` (the identity), `basket` (the last basket sent: session and fingerprint),
-`orders` (order ids recorded), `human` (the session whose person was seen), `source` (the
-session's source and campaign), `first_source`, `retry` (the delivery's backoff), `drops` (events dropped, by
-rule), `q:<page id>` (each page's outbox).
+`orders` (order ids recorded), `cart` (the Shopify cart given the visitor id, and that id),
+`human` (the session whose person was seen), `source` (the session's source and campaign),
+`first_source`, `retry` (the delivery's backoff), `drops` (events dropped, by rule),
+`q:<page id>` (each page's outbox).
 
 Pure: imports nothing.
 """

@@ -114,7 +114,7 @@ class Page:
         self._watch_signups()
         if features.CONSENT and self._consent['required'] and len(self._consent['tool']) > 0:
             self._watch_consent_tool()
-        raw = self._hooks.raw_data() if features.MAGENTO else None
+        raw = self._hooks.raw_data() if features.MAGENTO or features.SHOPIFY else None
         if raw != None:
             try:
                 self.engine.init_from_data_layer(raw)

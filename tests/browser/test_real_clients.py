@@ -165,3 +165,35 @@ def test_hostile_calls_never_throw_into_the_page_nor_send_anything_invalid(shop,
     assert {e['type'] for e in stored} >= {'pageview', 'addtobasket', 'checkout', 'transaction'}
     assert shop.rejects(rejects) == [], 'the tag sent events the contract refuses'
     assert page_errors == []
+
+
+SHOPIFY_THEME = """<script>window.ometria = window.ometria || {}; ometria.raw_data = {template: "product",
+  product_id: 8001, customer_email: "shopper@example.com", shop_currency: "GBP", cart_total: 5000,
+  cart: [[8001, 44001, 1, 5000]]}; window.loaded = 0; window.onOmetriaLoaded = function () { loaded++; };</script>"""
+
+
+def test_a_shopify_theme_page_initialises_itself_and_names_its_visitor_in_the_cart(shop, page, context, page_errors):
+    """Shopify's theme snippet writes raw_data and never calls init: the tag records the page,
+    the customer and the cart by itself, calls onOmetriaLoaded, and writes its visitor id into the
+    cart's attributes through Shopify's /cart/update.js, once for this cart (tests/unit/test_shopify.py:
+    the rules; tests/vectors/shopify-datalayer.json: every field)."""
+    updates = []
+
+    def cart_update(route):
+        updates.append((route.request.method, route.request.headers.get('content-type'), route.request.post_data_json))
+        route.fulfill(status=200, content_type='application/json', body='{}')
+
+    page.route('**/cart/update.js', cart_update)
+    url = shop.page(head=SHOPIFY_THEME)
+    context.add_cookies([{'name': 'cart', 'value': 'c1-7a3f', 'url': url}])
+    mark = shop.mark()
+    page.goto(url)
+    events = shop.wait_events(mark, 3)
+    assert [(e['type'], e.get('page_type') or e.get('email') or e.get('basket', {}).get('url')) for e in events] == [
+        ('pageview', 'product'), ('identify', 'shopper@example.com'),
+        ('setbasket', url.split('/page-')[0] + '/cart/44001:1')]
+    assert page.evaluate('loaded') == 1
+    page.reload()
+    shop.wait_events(mark, 4)
+    assert updates == [('POST', 'application/json', {'attributes': {'_ometria_cid': events[0]['cid']}})]
+    assert page_errors == []

@@ -233,6 +233,9 @@ class FakeHooks:
     def automated(self):
         return self.browser.automated
 
+    def set_cart_attribute(self, path, name, value):
+        self.page.setdefault('cart_attributes', []).append((path, name, value))
+
     def watch_input(self, on_input):
         self.page.setdefault('input_watchers', []).append(on_input)
 
