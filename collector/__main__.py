@@ -75,6 +75,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f'  Debug overlay:   {origin}/#om_debug', flush=True)
         print(f'  Live events:     {origin}/live?account=demo#token={settings.api_token}', flush=True)
         print(f'  Magento flavour: {origin}/m/', flush=True)
+        print(f'  Shopify flavour: {origin}/s/ (orders by webhook; account demo-shopify)', flush=True)
         print(f'  Webhook inbox:   {origin}/demo/webhook (sessions end after {settings.session_timeout_s:g} s idle)\n',
               flush=True)
     elif not settings.api_token:

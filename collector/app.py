@@ -141,8 +141,12 @@ def create_app(settings: Settings, accounts: dict[str, Account] | None = None,
     if settings.demo:
         from demo_site.app import demo_routes
         from demo_site.inbox import inbox_routes
+        from demo_site.pages import SHOPIFY_ACCOUNT as SHOPIFY_DEMO_ACCOUNT
 
-        routes.extend(demo_routes(settings.api_token))
+        shop = accounts.get(SHOPIFY_DEMO_ACCOUNT)
+        orders_hook = ((f'{settings.own_origin}/shopify/webhooks/{SHOPIFY_DEMO_ACCOUNT}', shop.shopify_webhook_secret)
+                       if shop is not None and shop.shopify_webhook_secret and settings.own_origin else None)
+        routes.extend(demo_routes(settings.api_token, orders_hook))
         demo_account = accounts.get('demo')
         routes.extend(inbox_routes(demo_account.webhook_secret if demo_account else '', Path(settings.demo_inbox),
                                    read_api.may_read))

@@ -1,16 +1,26 @@
 """The demo store's routes, mounted by the collector's app with `--demo` (collector/app.py).
 
 The cart, the signed-in email and the last order live in cookies, so the store keeps working
-across server restarts (the journey tests stop and start the collector mid-way).
+across server restarts (the journey tests stop and start the collector mid-way). The cart's id
+is also in a `cart` cookie, as Shopify's is (the Shopify flavour's tag names the cart by it).
+
+The Shopify flavour also has what Shopify gives a store: `POST /cart/update.js` (the cart's
+attributes), the cart permalink `/cart/<variant>:<quantity>,...` (it rebuilds the cart), and,
+when an order is placed, a signed `orders/create` webhook POSTed to the collector's
+`/shopify/webhooks/demo-shopify` (what Shopify sends the subscribed URL).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -20,6 +30,9 @@ from demo_site import catalog, ommage, pages
 
 ASSETS = Path(__file__).resolve().parent / 'assets'
 CART_COOKIE = 'demo_cart'
+# Shopify's own cookie holding the cart's token.
+SHOPIFY_CART_COOKIE = 'cart'
+MAX_CART_ATTRIBUTES = 10
 USER_COOKIE = 'demo_user'
 ORDER_COOKIE = 'demo_order'
 MAX_CART_LINES = 50
@@ -41,9 +54,21 @@ def read_cart(request: Request) -> tuple[list, str | None]:
     return (entries if isinstance(entries, list) else []), data['id']
 
 
-def write_cart(response: Response, entries: list, cart_id: str) -> None:
-    response.set_cookie(CART_COOKIE, quote(json.dumps({'id': cart_id, 'entries': entries[:MAX_CART_LINES]})),
-                        max_age=30 * 86400, path='/', samesite='lax')
+def cart_attributes(request: Request) -> dict:
+    """The cart's attributes (Shopify's: what `/cart/update.js` set), text to text."""
+    attributes = read_cookie_json(request, CART_COOKIE, {})
+    attributes = attributes.get('attributes') if isinstance(attributes, dict) else None
+    if not isinstance(attributes, dict):
+        return {}
+    return {k: v for k, v in attributes.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def write_cart(response: Response, entries: list, cart_id: str, attributes: dict | None = None) -> None:
+    data = {'id': cart_id, 'entries': entries[:MAX_CART_LINES]}
+    if attributes:
+        data['attributes'] = dict(list(attributes.items())[:MAX_CART_ATTRIBUTES])
+    response.set_cookie(CART_COOKIE, quote(json.dumps(data)), max_age=30 * 86400, path='/', samesite='lax')
+    response.set_cookie(SHOPIFY_CART_COOKIE, cart_id, max_age=30 * 86400, path='/', samesite='lax')
 
 
 def cart_for_page(request: Request) -> dict | None:
@@ -56,8 +81,9 @@ def user_of(request: Request) -> str | None:
     return value if '@' in value else None
 
 
-def flavour_routes(flavour: str, live_url: str) -> list[Route]:
-    """The routes of one flavour of the store; its pages link to the live page at `live_url`."""
+def flavour_routes(flavour: str, live_url: str, orders_hook: tuple[str, str] | None = None) -> list[Route]:
+    """The routes of one flavour of the store; its pages link to the live page at `live_url`.
+    `orders_hook`: (URL, secret) where the Shopify flavour's orders are POSTed, signed."""
     prefix = pages.PREFIX[flavour]
 
     def render(page: pages.Page, request: Request, status: int = 200) -> HTMLResponse:
@@ -93,13 +119,16 @@ def flavour_routes(flavour: str, live_url: str) -> list[Route]:
             index = pages.CHECKOUT_STEPS.index(step)
             if index + 1 < len(pages.CHECKOUT_STEPS):
                 return RedirectResponse(f'{prefix}/checkout/{pages.CHECKOUT_STEPS[index + 1]}', status_code=303)
-            return place_order(request)
+            return await place_order(request)
         return render(pages.checkout_page(flavour, step, user_of(request)), request)
 
-    def place_order(request: Request) -> Response:
+    async def place_order(request: Request) -> Response:
         entries, cart_id = read_cart(request)
         summary = catalog.cart_summary(entries, cart_id or '')
         order_id = f'{secrets.randbelow(10**9):09d}'
+        if flavour == 'shopify' and orders_hook is not None:
+            order_id = str(10**9 + secrets.randbelow(10**9))
+            await send_order(orders_hook, order_id, summary, user_of(request), cart_attributes(request))
         response = RedirectResponse(f'{prefix}/confirmation', status_code=303)
         response.set_cookie(ORDER_COOKIE, quote(json.dumps({'id': order_id, 'total': summary['total']})), path='/')
         new_cart_id = 'R' + secrets.token_hex(4)
@@ -146,6 +175,59 @@ def flavour_routes(flavour: str, live_url: str) -> list[Route]:
     ]
 
 
+async def send_order(hook: tuple[str, str], order_id: str, summary: dict, email: str | None, attributes: dict) -> None:
+    """POST an `orders/create` webhook for this order to `hook` (URL, secret), signed as Shopify
+    signs it (base64 HMAC-SHA256 of the body); what the collector answers is not the shopper's
+    business (Shopify would retry a failure)."""
+    url, secret = hook
+    order = {'id': int(order_id), 'name': f'#{order_id[-4:]}', 'email': email, 'currency': catalog.CURRENCY,
+             'total_price': f'{summary["total"]:.2f}', 'cart_token': summary['id'],
+             'note_attributes': [{'name': k, 'value': v} for k, v in attributes.items()],
+             'line_items': [{'product_id': line['pid'], 'variant_id': line['sku'], 'quantity': line['qty'],
+                             'price': f'{line["unit"]:.2f}'} for line in summary['lines']]}
+    body = json.dumps(order).encode('utf-8')
+    signature = base64.b64encode(hmac.new(secret.encode('utf-8'), body, hashlib.sha256).digest()).decode('ascii')
+    headers = {'Content-Type': 'application/json', 'X-Shopify-Topic': 'orders/create',
+               'X-Shopify-Hmac-Sha256': signature, 'X-Shopify-Webhook-Id': secrets.token_hex(8),
+               'X-Shopify-Shop-Domain': 'northwind-demo.myshopify.com'}
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError:
+        pass
+
+
+async def cart_update(request: Request) -> Response:
+    """Shopify's `POST /cart/update.js` {attributes: {name: value}}: set the cart's attributes."""
+    entries, cart_id = read_cart(request)
+    try:
+        change = json.loads(await request.body())
+    except ValueError:
+        change = None
+    given = change.get('attributes') if isinstance(change, dict) else None
+    if not isinstance(given, dict):
+        return JSONResponse({'error': 'give {"attributes": {...}}'}, status_code=400)
+    attributes = {**cart_attributes(request), **{str(k)[:64]: str(v)[:256] for k, v in given.items()}}
+    cart_id = cart_id or 'R' + secrets.token_hex(4)
+    response = JSONResponse({**catalog.cart_summary(entries, cart_id), 'attributes': attributes})
+    write_cart(response, entries, cart_id, attributes)
+    return response
+
+
+async def cart_permalink(request: Request) -> Response:
+    """Shopify's cart permalink `/cart/<variant>:<quantity>,...`: a cart of those lines, then the
+    basket page (what an abandoned-basket email links to)."""
+    entries = []
+    for part in request.path_params['lines'].split(',')[:MAX_CART_LINES]:
+        sku, _, qty = part.partition(':')
+        item = catalog.product(sku) or next((p for p in catalog.PRODUCTS if p.variant(sku) is not None), None)
+        if item is not None and qty.isdigit() and 0 < int(qty) <= 99:
+            entries.append({'sku': sku, 'pid': item.product_id, 'qty': int(qty)})
+    response = RedirectResponse('/s/basket', status_code=303)
+    write_cart(response, entries, 'R' + secrets.token_hex(4))
+    return response
+
+
 async def cart_api(request: Request) -> Response:
     """POST {action: add|set|remove, pid, sku, qty}: change the cart, answer its summary."""
     entries, cart_id = read_cart(request)
@@ -178,7 +260,7 @@ async def cart_api(request: Request) -> Response:
             entries.remove(existing)
     summary = catalog.cart_summary(entries, cart_id)
     response = JSONResponse(summary)
-    write_cart(response, entries, cart_id)
+    write_cart(response, entries, cart_id, cart_attributes(request))
     if request.method == 'POST' and change.get('flavour') == 'magento':
         # Magento's basket observer: the whole basket in the cookie channel (and who it belongs to).
         commands = [ommage.basket_command(summary)]
@@ -222,17 +304,23 @@ async def image(request: Request) -> Response:
                     headers={'Cache-Control': 'public, max-age=3600'})
 
 
-def demo_routes(api_token: str) -> list:
+def demo_routes(api_token: str, orders_hook: tuple[str, str] | None = None) -> list:
     """The demo store's routes. Its pages link to the live page with the server's API token (the
     demo server is bound to loopback and opened by the developer running it): one click opens
-    the live events; the live page swaps the token for a cookie at once."""
-    live_url = '/live?account=demo' + (f'#token={quote(api_token, safe="")}' if api_token else '')
+    the live events; the live page swaps the token for a cookie at once. `orders_hook`: (URL,
+    secret) of the collector's Shopify order webhook for the Shopify flavour, when its account
+    (`demo-shopify`) is set up."""
+    token = f'#token={quote(api_token, safe="")}' if api_token else ''
+    live_url = '/live?account=demo' + token
     return [
         Route('/api/cart', cart_api, methods=['GET', 'POST']),
         Route('/api/newsletter', newsletter, methods=['POST']),
         Route('/omcart/cartlink/index', cart_link),
+        Route('/cart/update.js', cart_update, methods=['POST']),
+        Route('/cart/{lines}', cart_permalink),
         Route('/assets/img/{pid}.svg', image),
         Route('/assets/{name}', asset),
         *flavour_routes('plain', live_url),
         *flavour_routes('magento', live_url),
+        *flavour_routes('shopify', f'/live?account={pages.SHOPIFY_ACCOUNT}' + token, orders_hook),
     ]

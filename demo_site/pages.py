@@ -7,6 +7,10 @@
 - "magento" (`/m/`): like the Magento extension: a `window.ometria.raw_data` data layer, the tag
   loaded async after DOM-ready, an `onLoad` hook for identify and basket, `init()` re-called when
   a variant is picked.
+- "shopify" (`/s/`): like a Shopify theme: Shopify's `raw_data` (template, product, collection,
+  search, customer, the cart in cents) and the async tag of the `demo-shopify` account; no call
+  at all. Its checkout and thank-you pages run no tag (Shopify runs no theme script there): the
+  order reaches the collector as a signed `orders/create` webhook (app.py).
 
 Every value from the catalogue, the cart or the visitor is escaped for its context.
 """
@@ -20,7 +24,8 @@ from urllib.parse import quote
 from demo_site import catalog
 
 STORE_NAME = 'Northwind Outfitters'
-PREFIX = {'plain': '', 'magento': '/m'}
+PREFIX = {'plain': '', 'magento': '/m', 'shopify': '/s'}
+SHOPIFY_ACCOUNT = 'demo-shopify'
 
 
 def esc(value) -> str:
@@ -36,8 +41,11 @@ class Page:
     """What a page needs to render: its content, and what the tag must be told about it."""
 
     def __init__(self, flavour: str, title: str, body: str, page_type: str | None, page_data: dict | None = None,
-                 raw_data: dict | None = None, extra_calls: str = ''):
+                 raw_data: dict | None = None, extra_calls: str = '', shop: dict | None = None):
+        """`shop`: the page's fields of Shopify's data layer (None: a page where Shopify runs no
+        theme script)."""
         self.flavour = flavour
+        self.shop = shop
         self.title = title
         self.body = body
         self.page_type = page_type
@@ -50,8 +58,23 @@ def basket_call(cart: dict | None) -> str:
     return f'DemoStore.sendBasket({js(cart)});' if cart is not None else ''
 
 
+def shop_cart(cart: dict | None) -> dict:
+    """The cart as Shopify's theme snippet writes it: lines [product, variant, quantity, line price
+    in cents], the total in cents."""
+    lines = cart['lines'] if cart else []
+    return {'cart': [[line['pid'], line['sku'], line['qty'], line['line_pence']] for line in lines],
+            'cart_total': round(cart['total'] * 100) if cart else 0, 'shop_currency': catalog.CURRENCY}
+
+
 def tracking(page: Page, user: str | None, cart: dict | None) -> tuple[str, str]:
     """The (head, end of body) HTML that loads and calls the tag for this page."""
+    if page.flavour == 'shopify':
+        if page.shop is None:
+            return '', ''
+        raw = {**page.shop, 'customer_email': user, **shop_cart(cart)}
+        return ('<script src="/assets/store.js"></script><script>\nwindow.ometria = window.ometria || {};\n'
+                f'window.ometria.raw_data = {js(raw)};\n</script>'
+                f'<script src="/tags/{SHOPIFY_ACCOUNT}.js" async></script>'), ''
     if page.flavour == 'plain':
         head = '<script src="/tags/demo.js"></script><script src="/assets/store.js"></script>'
         calls = [f'ometria.init({js(page.page_type)}, {js(page.page_data)}, {js(catalog.STORE_ID)});']
@@ -85,9 +108,10 @@ def layout(page: Page, user: str | None, cart: dict | None, here: str, live_url:
     nav = ''.join(f'<a href="{prefix}/c/{key}">{esc(name)}</a>' for key, name in catalog.CATEGORIES.items())
     account = (f'<span class="who">{esc(user)}</span>' if user
                else f'<a href="{prefix}/login?next={quote(here, safe="")}" id="login-link">Sign in</a>')
-    other = '/m/' if page.flavour == 'plain' else '/'
-    flavour_note = ('Plain integration (inline calls)' if page.flavour == 'plain'
-                    else 'Magento-style integration (raw_data, async tag)')
+    other = {'plain': '/m/', 'magento': '/s/', 'shopify': '/'}[page.flavour]
+    flavour_note = {'plain': 'Plain integration (inline calls)',
+                    'magento': 'Magento-style integration (raw_data, async tag)',
+                    'shopify': 'Shopify-style integration (theme data layer, order webhook)'}[page.flavour]
     return f"""<!doctype html>
 <html lang="en" data-flavour="{page.flavour}" data-prefix="{prefix}">
 <head>
@@ -140,7 +164,7 @@ def home(flavour: str) -> Page:
     prefix = PREFIX[flavour]
     body = ('<section class="hero"><h1>Kit for wet weekends</h1><p>Boots, jackets and bags that have seen some '
             'weather.</p></section><h2>Bestsellers</h2>' + grid(catalog.PRODUCTS[::3], prefix))
-    return Page(flavour, 'Home', body, 'homepage', None, {'type': 'homepage'})
+    return Page(flavour, 'Home', body, 'homepage', None, {'type': 'homepage'}, shop={'template': 'index'})
 
 
 def listing(flavour: str, category: str) -> Page | None:
@@ -148,16 +172,22 @@ def listing(flavour: str, category: str) -> Page | None:
         return None
     prefix = PREFIX[flavour]
     name = catalog.CATEGORIES[category]
-    body = f'<h1>{esc(name)}</h1>' + grid(catalog.in_category(category), prefix)
+    products = catalog.in_category(category)
+    body = f'<h1>{esc(name)}</h1>' + grid(products, prefix)
     index = list(catalog.CATEGORIES).index(category) + 1
-    return Page(flavour, name, body, 'listing', None, {'type': 'listing', 'category': {'id': index, 'path': f'1/{index}'}})
+    shop = {'template': 'collection', 'collection_id': index, 'collection_handle': category,
+            'collection_count': len(products), 'current_page': 1}
+    return Page(flavour, name, body, 'listing', None, {'type': 'listing', 'category': {'id': index, 'path': f'1/{index}'}},
+                shop=shop)
 
 
 def search_results(flavour: str, query: str) -> Page:
     prefix = PREFIX[flavour]
     found = catalog.search(query)
     body = f'<h1>Search: {esc(query)}</h1><p>{len(found)} result(s)</p>' + grid(found, prefix)
-    return Page(flavour, f'Search {query}', body, 'search', {'query': query}, {'type': 'search', 'query': query})
+    shop = {'template': 'search', 'search_terms': query, 'search_count': len(found), 'current_page': 1}
+    return Page(flavour, f'Search {query}', body, 'search', {'query': query}, {'type': 'search', 'query': query},
+                shop=shop)
 
 
 def product_page(flavour: str, product: catalog.Product) -> Page:
@@ -180,7 +210,8 @@ def product_page(flavour: str, product: catalog.Product) -> Page:
 <h2>You may also like</h2>{recommended(product, prefix)}"""
     raw = {'type': 'product', 'data': product_data(product, None),
            'product_map': {v.variant_id: product_data(product, v) for v in product.variants}}
-    return Page(flavour, product.name, body, 'product', {'pid': product.product_id}, raw)
+    return Page(flavour, product.name, body, 'product', {'pid': product.product_id}, raw,
+                shop={'template': 'product', 'product_id': product.product_id})
 
 
 def recommended(product: catalog.Product, prefix: str) -> str:
@@ -219,7 +250,7 @@ def basket_page(flavour: str, cart: dict) -> Page:
             f'<p><a class="button" id="checkout" href="{prefix}/checkout/details">Checkout</a></p>')
     if not cart['lines']:
         body = '<h1>Your basket</h1><p class="empty">Your basket is empty.</p>'
-    return Page(flavour, 'Basket', body, 'basket', None, {'type': 'basket'})
+    return Page(flavour, 'Basket', body, 'basket', None, {'type': 'basket'}, shop={'template': 'cart'})
 
 
 CHECKOUT_STEPS = ['details', 'delivery', 'payment']
@@ -256,11 +287,11 @@ def login_page(flavour: str, next_url: str) -> Page:
             '<label>Email <input name="email" type="email" required></label>'
             '<label>Password <input name="password" type="password" value="demo" required></label>'
             '<button id="sign-in">Sign in</button></form>')
-    return Page(flavour, 'Sign in', body, None, None, {})
+    return Page(flavour, 'Sign in', body, None, None, {}, shop={'template': 'customers.login'})
 
 
 def not_found(flavour: str) -> Page:
-    return Page(flavour, 'Not found', '<h1>Not found</h1>', None, None, {})
+    return Page(flavour, 'Not found', '<h1>Not found</h1>', None, None, {}, shop={'template': '404'})
 
 
 def product_svg(product: catalog.Product) -> str:

@@ -193,9 +193,11 @@ class Engine:
         self._pageview(shop['page_type'], shop['page_data'], shop['store_id'])
         if shop['email'] != None:
             self.identify(shop['email'], None, 'datalayer')
-        if shop['basket'] != None:
-            self._send_basket(shop['basket'])
-            if len(shop['basket']['items']) > 0:
+        cart = shop['basket']
+        # An empty cart is news only to a visitor whose basket was sent before (it was emptied).
+        if cart != None and (len(cart['items']) > 0 or self._read('basket') != None):
+            self._send_basket(cart)
+            if len(cart['items']) > 0:
                 self._tag_cart()
         if shop['checkout']:
             self.checkout('checkout', None)

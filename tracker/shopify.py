@@ -16,7 +16,7 @@ itself (`engine.Engine.init_from_data_layer`), as it does from Magento's.
   each line's price is its line price / 100, the total `cart_total` / 100, the currency
   `shop_currency`, the URL the cart permalink `<origin>/cart/<variant>:<quantity>,...` (it
   rebuilds the cart on any device: what an abandoned-basket email links to); None without a
-  `cart` list;
+  `cart` list (the engine sends an empty one only to a visitor whose basket was sent before);
 - email: `customer_email`, when it is a string (the signed-in customer);
 - store id: `site` (else "default");
 - linked: the page's host ends with `.shopify.com` (a session linked to Shopify's own pages).

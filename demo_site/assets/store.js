@@ -13,8 +13,9 @@
     // Rebuild the whole basket from the cart and hand it to the tag (it sends only changes).
     sendBasket: function (cart) {
       var ometria = tag();
-      // The Magento flavour's basket reaches the tag through the ommage cookie, not from here.
-      if (!ometria || !cart || flavour === 'magento') { return; }
+      // The Magento flavour's basket reaches the tag through the ommage cookie, the Shopify
+      // flavour's through its data layer, not from here.
+      if (!ometria || !cart || flavour !== 'plain') { return; }
       var basket = new ometria.Basket();
       basket.setId(cart.id);
       basket.setTotal(cart.total, cart.currency);

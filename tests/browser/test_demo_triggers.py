@@ -7,23 +7,28 @@ buys starts nothing; the one who only browses products starts `browse_abandonmen
 from __future__ import annotations
 
 import time
+from urllib.parse import unquote
 
 import pytest
 
 from tests.support.contract import BROWSER_USER_AGENT
-from tests.support.servers import API_TOKEN, CollectorProcess, free_port, http_json
+from tests.support.servers import API_TOKEN, CollectorProcess, free_port, http_json, wait_for
 
 # Long enough that a slow page load under a loaded CI machine does not end a visit half-way (the
 # tag keeps its sid: what came after would be late events of an ended session).
 SESSION_TIMEOUT_S = 8
 SECRET = 'demo-test-webhook-secret-0123'
+SHOPIFY_SECRET = 'demo-test-shopify-secret-0123'
 
 
 def start_demo(workdir) -> CollectorProcess:
     """The demo server, its sessions ending after SESSION_TIMEOUT_S, its triggers sent to its inbox."""
     port = free_port()
-    accounts = (f'[accounts.demo]\ncollector_url = "http://127.0.0.1:{port}/collect"\n'
-                f'origins = ["http://127.0.0.1:{port}"]\nwebhook_url = "/demo/webhook"\nwebhook_secret = "{SECRET}"\n')
+    accounts = ''.join(
+        f'[accounts.{account}]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["http://127.0.0.1:{port}"]\n'
+        f'webhook_url = "/demo/webhook"\nwebhook_secret = "{SECRET}"\n{more}'
+        for account, more in (('demo', ''), ('demo-shopify', f'platform = "shopify"\n'
+                                                              f'shopify_webhook_secret = "{SHOPIFY_SECRET}"\n')))
     server = CollectorProcess(workdir, accounts, port=port, demo=True,
                               extra_args=['--session-timeout', str(SESSION_TIMEOUT_S),
                                           '--demo-inbox', str(workdir / 'inbox.jsonl')])
@@ -52,11 +57,12 @@ def add_to_basket(page, base: str, product_path: str) -> None:
     page.wait_for_selector('#added:not([hidden])')
 
 
-def leave(context, base: str, uid: str, last_is) -> None:
+def leave(context, base: str, uid: str, last_is, account: str = 'demo') -> None:
     """The shopper closes the tab once their last event (`last_is(event)`) is stored: a real tab
     stays open long enough; a test's closing context can cut the tag's last request short."""
     deadline = time.monotonic() + 20
-    while not any(e.get('uid') == uid and last_is(e) for e in http_json(f'{base}/api/events?account=demo&limit=5000')):
+    while not any(e.get('uid') == uid and last_is(e)
+                  for e in http_json(f'{base}/api/events?account={account}&limit=5000')):
         assert time.monotonic() < deadline, (f'the last event of {uid} never arrived; the server counted '
                                              f'{http_json(base + "/api/stats")}')
         time.sleep(0.1)
@@ -134,3 +140,55 @@ def test_the_inbox_and_the_live_page_show_the_triggers_to_the_token_holder_only(
     page.goto(f'{demo.url}/demo/webhook')
     assert page.locator('#received tbody tr').count() >= 2
     assert 'abandoned_basket' in page.text_content('#received')
+
+
+def test_on_shopify_a_buyer_whose_order_comes_by_webhook_gets_no_basket_email_and_a_leaver_does(demo, browser):
+    """The Shopify flavour (/s/): the theme's data layer only, no tag on checkout and thank-you
+    pages. The buyer's order reaches the collector as a signed webhook naming the visitor (the
+    cart attribute the tag wrote): their session starts nothing, and the order is theirs (same
+    cid as their storefront pages). The leaver gets `abandoned_basket` with the cart permalink."""
+    base = demo.url
+    buyer = browser.new_context(user_agent=BROWSER_USER_AGENT)
+    page = buyer.new_page()
+    sign_in(page, base, 'shopify-buyer@example.com')
+    add_to_basket(page, base, '/s/p/1001')
+    page.goto(f'{base}/s/basket')
+    wait_for(lambda: '_ometria_cid' in unquote(next((c['value'] for c in buyer.cookies() if c['name'] == 'demo_cart'), '')),
+             what="the visitor id in the cart's attributes")
+    with page.expect_navigation():
+        page.click('#checkout')
+    for _ in range(3):
+        with page.expect_navigation():
+            page.click('#next')
+    assert page.text_content('#order-id')
+    leave(buyer, base, 'shopify-buyer@example.com', lambda e: e['type'] == 'transaction', 'demo-shopify')
+
+    leaver = browser.new_context(user_agent=BROWSER_USER_AGENT)
+    page = leaver.new_page()
+    sign_in(page, base, 'shopify-leaver@example.com')
+    add_to_basket(page, base, '/s/p/2001')
+    page.goto(f'{base}/s/basket')
+    leave(leaver, base, 'shopify-leaver@example.com', lambda e: e['type'] == 'setbasket', 'demo-shopify')
+
+    def shopify_calls():
+        return [c for c in http_json(f'{base}/demo/webhook.json') if c['trigger']['account'] == 'demo-shopify']
+
+    calls = wait_for(shopify_calls, timeout=SESSION_TIMEOUT_S * 5, what='the leaver’s trigger')
+    time.sleep(SESSION_TIMEOUT_S)  # the buyer's would have come by now
+    calls = shopify_calls()
+    assert [(c['trigger']['type'], c['trigger']['session']['uid']) for c in calls] == [
+        ('abandoned_basket', 'shopify-leaver@example.com')]
+    basket = calls[0]['trigger']['session']['basket']
+    assert basket['url'].startswith(f'{base}/cart/') and basket['url'].endswith(':1')
+    events = http_json(f'{base}/api/events?account=demo-shopify&limit=5000')
+    order = next(e for e in events if e['type'] == 'transaction')
+    assert order['uid'] == 'shopify-buyer@example.com' and order['extra']['source'] == 'shopify_webhook'
+    theirs = [e['type'] for e in events if e['cid'] == order['cid']]
+    assert theirs[0] == 'pageview' and theirs[-1] == 'transaction' and {'identify', 'setbasket'} <= set(theirs)
+    assert all(e['cid'] == order['cid'] for e in events if e.get('uid') == order['uid']), 'one visitor throughout'
+    sessions = {s['uid']: s for s in http_json(f'{base}/api/sessions?account=demo-shopify')}
+    assert sessions['shopify-buyer@example.com']['no_trigger'] == 'purchased'
+    # The permalink rebuilds the leaver's cart on any device.
+    fresh = browser.new_context(user_agent=BROWSER_USER_AGENT).new_page()
+    fresh.goto(basket['url'])
+    assert fresh.url == f'{base}/s/basket' and fresh.locator('#cart tbody tr').count() == 1

@@ -66,3 +66,13 @@ def test_shopifys_own_hosts_link_the_session_and_a_checkout_url_is_a_checkout():
     env.run()
     last = delivered_events(browser)[-2:]
     assert [(e['type'], e.get('linked')) for e in last] == [('pageview', True), ('checkout', True)]
+
+
+def test_an_empty_cart_is_sent_only_once_a_basket_was():
+    browser = Browser()
+    open_page(browser, {'template': 'index', 'cart': []}, '/')
+    assert [e['type'] for e in delivered_events(browser)] == ['pageview'], 'a new visitor: nothing to clear'
+    open_page(browser, {'template': 'product', 'product_id': 8001, 'cart': CART})
+    open_page(browser, {'template': 'cart', 'cart': []}, '/cart')
+    assert [(e['type'], e.get('basket', {}).get('size')) for e in delivered_events(browser)][1:] == [
+        ('pageview', None), ('setbasket', 1), ('pageview', None), ('setbasket', 0)], 'emptied: said so'

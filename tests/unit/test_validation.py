@@ -61,13 +61,19 @@ WORST_BODIES = {
 
 @pytest.mark.parametrize('name', list(WORST_BODIES))
 def test_no_body_costs_the_event_loop_more_than_50_ms(name):
+    """The best of three runs (a garbage collection or a busy machine is no cost of the body's;
+    a quadratic one costs seconds every time)."""
     body = WORST_BODIES[name]()
     assert len(body) <= MAX_BODY_BYTES
-    started = time.process_time()
-    opened = open_envelope(body)
-    if not isinstance(opened, BatchVerdict):
-        check_events(opened)
-    spent = time.process_time() - started
+
+    def cost() -> float:
+        started = time.process_time()
+        opened = open_envelope(body)
+        if not isinstance(opened, BatchVerdict):
+            check_events(opened)
+        return time.process_time() - started
+
+    spent = min(cost() for _ in range(3))
     assert spent < WORST_BODY_CPU_S, f'{name}: {1000 * spent:.1f} ms of CPU'
 
 
