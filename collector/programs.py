@@ -324,16 +324,25 @@ def claim_triggers(account: str, now_ms: int, until_ms: int, limit: int):
     """Due triggers of `account` (pending or retrying, next attempt passed, not claimed), the most
     recently due first, claimed until `until_ms` so that no other collector sends them meanwhile.
     An `abandoned_basket` whose visitor or identity has an order received since its session
-    began is never sent: it becomes PURCHASED."""
+    began is never sent: it becomes PURCHASED. The orders are looked for before the claiming
+    transaction (a visitor's events can be many: reading them must not hold intake's lock); a
+    trigger that became due in between is left for the next round."""
+    due = yield fetch(sql.DUE_TRIGGERS, now_ms, now_ms, account, limit)
+    orders = {}
+    for row in due:
+        if row[6] == ABANDONED_BASKET:
+            found = yield fetch(sql.PURCHASE_SINCE_SESSION, account, row[7], row[9], account, row[7], row[8])
+            orders[row[0]] = found[0][0] if found else None
     yield BEGIN
     rows = yield fetch(sql.DUE_TRIGGERS, now_ms, now_ms, account, limit)
     claimed = []
     for row in rows:
-        seq, kind, cid, sid, uid = row[0], row[6], row[7], row[8], row[9]
-        if kind == ABANDONED_BASKET:
-            order = yield fetch(sql.PURCHASE_SINCE_SESSION, account, cid, uid, account, cid, sid)
-            if order:
-                yield execute(sql.MARK_PURCHASED, f'a purchase since the session began: event {order[0][0]}', seq)
+        seq = row[0]
+        if row[6] == ABANDONED_BASKET:
+            if seq not in orders:
+                continue
+            if orders[seq] is not None:
+                yield execute(sql.MARK_PURCHASED, f'a purchase since the session began: event {orders[seq]}', seq)
                 continue
         yield execute(sql.CLAIM_TRIGGER, until_ms, seq)
         claimed.append(ClaimedTrigger(*row[:6]))

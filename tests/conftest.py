@@ -27,6 +27,10 @@ CHROMIUM_ARGS = [
     # would also lose unload beacons; this flag does not.)
     '--host-resolver-rules=MAP *.test 127.0.0.1',
     '--ignore-certificate-errors',
+    # A shopper's user agent for every request, also those a context's own user agent does not
+    # reach: the unload beacon of a page whose context is closing went out as `HeadlessChrome`
+    # (the collector then flagged the session a bot's, and its trigger never came).
+    f'--user-agent={BROWSER_USER_AGENT}',
 ]
 # Pages meant to be a shopper's run where `navigator.webdriver` is false, as in a shopper's
 # browser: with it true the tag marks every event automated, and the collector starts no campaign

@@ -88,7 +88,7 @@ class BrowserHooks:
         self._target = target
 
     def raw_data(self):
-        if not features.MAGENTO:
+        if not features.MAGENTO and not features.SHOPIFY:
             return None
         # A quoted read: the build renames snake_case attributes, never quoted keys.
         found = prims.read_key(self._target, 'raw_data')

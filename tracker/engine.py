@@ -206,7 +206,10 @@ class Engine:
 
     def _tag_cart(self):
         """Write the visitor id into the Shopify cart's attributes, once per cart and visitor
-        (Shopify's `cart` cookie names the cart), so that the store's order names its visitor."""
+        (Shopify's `cart` cookie names the cart), so that the store's order names its visitor.
+        Not while cookies and storage are held for consent: the held env reads no cookie, the
+        cart's neither, so the visitor id leaves the page only with the shopper's consent (a later
+        page of the consenting shopper writes it)."""
         if not features.SHOPIFY:
             return
         cart = self._env.read_cookie(shopify.CART_COOKIE)

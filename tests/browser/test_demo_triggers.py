@@ -117,7 +117,7 @@ def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
     sessions = http_json(f'{base}/api/sessions?account=demo')
     shown = [(x['uid'], x['pageviews'], x['products_viewed'], len(x['added_to_basket']), x['transactions'],
               x['late_events'], x.get('no_trigger'), x.get('bot')) for x in sessions]
-    assert len(calls) == 2 and set(by_uid) == {'leaver@example.com', 'browser@example.com'}, (sorted(by_uid), shown)
+    assert len(calls) == 2 and set(by_uid) == {'leaver@example.com', 'browser@example.com'}, f'{sorted(by_uid)} {shown}'
     assert all(call['signature_ok'] for call in calls)
     abandoned = by_uid['leaver@example.com']['trigger']
     assert abandoned['type'] == 'abandoned_basket'

@@ -55,7 +55,9 @@ def repeated_key_body(account: str = 'shop') -> bytes:
 
 def test_the_worst_body_costs_no_one_else_any_time(tmp_path_factory, new_db):
     """A body repeating one key 13,000 times once froze a worker for 8.5 s (its duplicate check was
-    quadratic): now it is answered at once, and an honest client beside it notices nothing."""
+    quadratic): now it is answered at once, and an honest client beside it notices nothing: its
+    typical request as fast as ever, none held for seconds (a loaded CI box's one slow fsync
+    is not the attack's doing; a frozen worker holds every request)."""
     process = start(tmp_path_factory, new_db)
     try:
         worst = {}
@@ -83,7 +85,8 @@ def test_the_worst_body_costs_no_one_else_any_time(tmp_path_factory, new_db):
             for thread in attackers:
                 thread.join()
         assert {status for status, _ in honest} == {204}
-        assert max(spent for _, spent in honest) < 1.0, f'an honest request waited {max(s for _, s in honest):.2f} s'
+        waits = sorted(spent for _, spent in honest)
+        assert waits[len(waits) // 2] < 0.5 and waits[-1] < 3.0, f'honest requests waited {waits}'
     finally:
         process.stop()
 

@@ -76,3 +76,24 @@ def test_an_empty_cart_is_sent_only_once_a_basket_was():
     open_page(browser, {'template': 'cart', 'cart': []}, '/cart')
     assert [(e['type'], e.get('basket', {}).get('size')) for e in delivered_events(browser)][1:] == [
         ('pageview', None), ('setbasket', 1), ('pageview', None), ('setbasket', 0)], 'emptied: said so'
+
+
+def test_the_cart_learns_no_visitor_id_before_consent():
+    """A consent-required account: the visitor id leaves the page only once the shopper agreed."""
+    browser = Browser()
+    browser.cookies['cart'] = 'c1-consent'
+    settings = {**SETTINGS, 'consent': 'required,,,refuse'}
+    raw = {'template': 'product', 'product_id': 8001, 'cart': CART}
+    env = FakeEnv(browser, href=CPYTHON_ORIGIN + '/products/red-shoe')
+    target = {'raw_data': raw}
+    tag = page.Page(env, FakeHooks(env, raw), target, settings, journal.Journal(False))
+    tag.start()
+    env.run()
+    assert 'cart_attributes' not in env.page, 'pending: nothing leaves'
+    target['setConsent'](True, None, None)
+    env.run()
+    later = FakeEnv(browser, href=CPYTHON_ORIGIN + '/cart')
+    page.Page(later, FakeHooks(later, {**raw, 'template': 'cart'}), {'raw_data': {**raw, 'template': 'cart'}}, settings,
+              journal.Journal(False)).start()
+    later.run()
+    assert [name for _, name, _ in later.page['cart_attributes']] == ['_ometria_cid'], 'granted: the next page says'
