@@ -9,7 +9,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from tracker import consent_tools
+from tracker import consent_tools, features
 
 
 @dataclass
@@ -215,6 +215,9 @@ class FakeHooks:
         self.global_functions = global_functions or {}
 
     def raw_data(self):
+        # As BrowserHooks: no data layer is read in a set without Magento's or Shopify's.
+        if not features.MAGENTO and not features.SHOPIFY:
+            return None
         return self.page['raw_data']
 
     def call_method(self, owner, function):

@@ -5,8 +5,11 @@ the four engines too: tests/engines/test_vectors.py.)"""
 
 from __future__ import annotations
 
-from tests.support.vectors import CPYTHON_ORIGIN, SETTINGS
+import json
+
+from tests.support.vectors import CPYTHON_ORIGIN, SETTINGS, VECTOR_DIR, normalize, run_in_cpython
 from tests.unit.fakes import Browser, FakeEnv, FakeHooks, delivered_events
+from tests.unit.test_vectors import check_expectations
 from tracker import journal, page, shopify
 
 CART = [[8001, 44001, 1, 5000]]
@@ -97,3 +100,11 @@ def test_the_cart_learns_no_visitor_id_before_consent():
               journal.Journal(False)).start()
     later.run()
     assert [name for _, name, _ in later.page['cart_attributes']] == ['_ometria_cid'], 'granted: the next page says'
+
+
+def test_the_shopify_set_reads_the_data_layer_without_magentos_code():
+    """The `shopify` set is built without MAGENTO: the vector gives the same events there (its
+    hook once read raw_data only with Magento's flag, and a Shopify store's tag recorded nothing)."""
+    vector = json.loads((VECTOR_DIR / 'shopify-datalayer.json').read_text(encoding='utf-8'))
+    result = run_in_cpython(vector, left_out=frozenset({'MAGENTO', 'CONSENT', 'FORMS'}))
+    check_expectations(vector, normalize(result['events'], result['lines'], CPYTHON_ORIGIN))
