@@ -44,13 +44,13 @@ from collector.read_api import error, unavailable
 from collector.storage import StoreBusy, StoreRefused, Write
 from collector.validation import IDENTITY, VISITOR, ValidEvent, check_event
 from tracker import limits
+from tracker.shopify import CID_ATTRIBUTE
 
-__all__ = ['CID_ATTRIBUTE', 'MAX_ORDER_BODY_BYTES', 'ORDER_TOPIC', 'ShopifyWebhooks', 'order_event', 'signature_ok']
+__all__ = ['MAX_ORDER_BODY_BYTES', 'ORDER_TOPIC', 'ShopifyWebhooks', 'order_event', 'order_visitor', 'signature_ok']
 
 ORDER_TOPIC = 'orders/create'
-# The cart attribute the storefront tag writes the visitor id into (Shopify copies cart
-# attributes into the order's `note_attributes`).
-CID_ATTRIBUTE = '_ometria_cid'
+# (CID_ATTRIBUTE: the cart attribute the storefront tag writes the visitor id into, which Shopify
+# copies into the order's `note_attributes`; the tag's own name for it.)
 # An order of 250 lines with their taxes, discounts and properties is about 400 KB of JSON.
 MAX_ORDER_BODY_BYTES = 1024 * 1024
 # Of an order, what the transaction's `extra` keeps (strings only, each at most this long).
@@ -76,11 +76,12 @@ def order_id_of(order: dict) -> str | None:
     return text if 0 < len(text) <= limits.MAX_ID_LENGTH and text.isprintable() else None
 
 
-def _attribute(order: dict, name: str) -> str | None:
+def order_visitor(order: dict) -> str | None:
+    """The visitor id the order's `CID_ATTRIBUTE` note attribute holds, when it is one; else None."""
     attributes = order.get('note_attributes')
     for item in attributes if isinstance(attributes, list) else []:
-        if isinstance(item, dict) and item.get('name') == name and isinstance(item.get('value'), str):
-            return item['value']
+        if isinstance(item, dict) and item.get('name') == CID_ATTRIBUTE and isinstance(item.get('value'), str):
+            return item['value'] if VISITOR.fullmatch(item['value']) else None
     return None
 
 
@@ -90,19 +91,16 @@ def _stable_id(*parts: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def order_event(account: str, order: dict, sid_of, now_ms: int) -> dict | None:
+def order_event(account: str, order: dict, cid: str | None, sid: str | None, now_ms: int) -> dict | None:
     """The transaction event of `order` (a parsed `orders/create` body) for `account`, or None when
-    it names neither a visitor nor a valid email. `sid_of(cid)`: the visitor's latest session id,
-    or None."""
+    it names neither a visitor nor a valid email. `cid`: `order_visitor(order)`; `sid`: that
+    visitor's latest session id, or None."""
     order_id = order_id_of(order)
-    cid = _attribute(order, CID_ATTRIBUTE)
-    cid = cid if cid is not None and VISITOR.fullmatch(cid) else None
     email = order.get('email')
     email = email if isinstance(email, str) and len(email) <= limits.MAX_IDENTITY_LENGTH and \
         IDENTITY.fullmatch(email) else None
     if order_id is None or (cid is None and email is None):
         return None
-    sid = sid_of(cid) if cid is not None else None
     own = _stable_id(account, 'shopify-order', order_id).replace('-', '')
     url = order.get('order_status_url')
     return {
@@ -157,12 +155,10 @@ class ShopifyWebhooks:
 
     async def _store(self, account_id: str, order: dict) -> Response:
         now_ms = int(time.time() * 1000)
-        sessions: dict[str, str | None] = {}
         try:
-            cid = _attribute(order, CID_ATTRIBUTE)
-            if cid is not None and VISITOR.fullmatch(cid):
-                sessions[cid] = await self.store.run(programs.latest_session(account_id, cid))
-            event = order_event(account_id, order, sessions.get, now_ms)
+            cid = order_visitor(order)
+            sid = await self.store.run(programs.latest_session(account_id, cid)) if cid is not None else None
+            event = order_event(account_id, order, cid, sid, now_ms)
             if event is None:
                 self.stats['shopify_orders_unattributed'] += 1
                 return Response(status_code=200)
