@@ -71,6 +71,16 @@ def leave(context, base: str, uid: str, last_is, account: str = 'demo') -> None:
     context.close()
 
 
+def check_out(page) -> None:
+    """From a basket page: the three checkout steps, then the order placed."""
+    with page.expect_navigation():
+        page.click('#checkout')
+    for _ in range(3):
+        with page.expect_navigation():
+            page.click('#next')
+    assert page.text_content('#order-id')
+
+
 def product_view(pid: str):
     return lambda e: e['type'] == 'pageview' and e['page_data'].get('pid') == pid
 
@@ -88,12 +98,7 @@ def test_each_shopper_gets_the_trigger_their_visit_deserves(demo, browser):
     sign_in(page, base, 'buyer@example.com')
     add_to_basket(page, base, '/p/2001')
     page.goto(f'{base}/basket')
-    with page.expect_navigation():
-        page.click('#checkout')
-    for _ in range(3):
-        with page.expect_navigation():
-            page.click('#next')
-    assert page.text_content('#order-id')
+    check_out(page)
     leave(buyer, base, 'buyer@example.com', lambda e: e['type'] == 'transaction')
 
     browsing = browser.new_context(user_agent=BROWSER_USER_AGENT)
@@ -155,12 +160,7 @@ def test_on_shopify_a_buyer_whose_order_comes_by_webhook_gets_no_basket_email_an
     page.goto(f'{base}/s/basket')
     wait_for(lambda: '_ometria_cid' in unquote(next((c['value'] for c in buyer.cookies() if c['name'] == 'demo_cart'), '')),
              what="the visitor id in the cart's attributes")
-    with page.expect_navigation():
-        page.click('#checkout')
-    for _ in range(3):
-        with page.expect_navigation():
-            page.click('#next')
-    assert page.text_content('#order-id')
+    check_out(page)
     leave(buyer, base, 'shopify-buyer@example.com', lambda e: e['type'] == 'transaction', 'demo-shopify')
 
     leaver = browser.new_context(user_agent=BROWSER_USER_AGENT)
