@@ -42,8 +42,9 @@ from tracker import browser, browser_hooks, config, features, journal, page, pri
 
 DEBUG_FILE = 'ometria.debug.js'
 MARKER = '__ometria_tag__'
-# Left by a tag handing over to its journaled twin: {'settings', 'calls', 'src', 'api'} ('api':
-# the running tag's functions, once one has taken over).
+# Left by a tag that waits (for its journaled twin, or for a prerendered page to be shown) while it
+# queues the page's calls: {'settings', 'calls', 'src', 'api'} ('api': the running tag's
+# functions, once one has taken over).
 BOOT = '__ometria_boot__'
 
 

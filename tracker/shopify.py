@@ -66,9 +66,8 @@ def _text(value):
 
 def _page_type(template):
     for part in prims.split_text(template, '.'):
-        found = prims.read_key(TEMPLATE_PAGE_TYPES, part)
-        if prims.is_string(found) and prims.has_key(TEMPLATE_PAGE_TYPES, part):
-            return [part, found]
+        if prims.has_key(TEMPLATE_PAGE_TYPES, part):
+            return [part, TEMPLATE_PAGE_TYPES[part]]
     return [None, None]
 
 
