@@ -53,7 +53,7 @@ ORDER_TOPIC = 'orders/create'
 # copies into the order's `note_attributes`; the tag's own name for it.)
 # An order of 250 lines with their taxes, discounts and properties is about 400 KB of JSON.
 MAX_ORDER_BODY_BYTES = 1024 * 1024
-# Of an order, what the transaction's `extra` keeps (strings only, each at most this long).
+# Of an order, what the transaction's `extra` keeps (printable strings only, each at most this long).
 EXTRA_FIELDS = ('name', 'total_price', 'currency')
 MAX_EXTRA_CHARS = 64
 _GID_PREFIX = 'gid://shopify/Order/'
@@ -97,8 +97,10 @@ def order_event(account: str, order: dict, cid: str | None, sid: str | None, now
     visitor's latest session id, or None."""
     order_id = order_id_of(order)
     email = order.get('email')
+    # Printable text only, here and below: a lone surrogate (valid JSON as an escape) cannot be
+    # written as UTF-8, and a control character is nobody's address or order name.
     email = email if isinstance(email, str) and len(email) <= limits.MAX_IDENTITY_LENGTH and \
-        IDENTITY.fullmatch(email) else None
+        email.isprintable() and IDENTITY.fullmatch(email) else None
     if order_id is None or (cid is None and email is None):
         return None
     own = _stable_id(account, 'shopify-order', order_id).replace('-', '')
@@ -115,7 +117,7 @@ def order_event(account: str, order: dict, cid: str | None, sid: str | None, now
         'order_id': order_id,
         'extra': {'source': 'shopify_webhook', **{key: order[key] for key in EXTRA_FIELDS
                                                   if isinstance(order.get(key), str)
-                                                  and len(order[key]) <= MAX_EXTRA_CHARS}},
+                                                  and len(order[key]) <= MAX_EXTRA_CHARS and order[key].isprintable()}},
     }
 
 

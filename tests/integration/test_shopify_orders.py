@@ -132,3 +132,17 @@ def test_an_order_from_before_the_session_stops_nothing(collector, receiver):
     wait_for(lambda: [t['delivery']['state'] for t in triggers(collector)] == ['delivered'],
              timeout=SESSION_TIMEOUT_S + GRACE_S + 10, what='the trigger delivered')
     assert len(receiver.calls) == 1
+
+
+def test_an_order_with_unwritable_or_control_text_is_kept_without_it(collector):
+    """Shopify signs whatever the store holds: a lone surrogate (valid JSON as an escape, not
+    writable as UTF-8) or a control character in a name or an email never costs a 5xx; the order
+    is stored without that text, or, with no usable email and no visitor, counted."""
+    named = json.dumps(order(5001, name='#5\ud800', currency='GB\u0000P')).encode()
+    assert b'\\ud800' in named
+    assert send(collector, named).status_code == 200
+    assert send(collector, order(5002, email='lone\ud800@example.com')).status_code == 200
+    assert send(collector, order(5003, email='nul\u0000@example.com')).status_code == 200
+    stored = {t['order_id']: t for t in transactions(collector)}
+    assert set(stored) == {'5001'} and stored['5001']['extra'] == {'source': 'shopify_webhook', 'total_price': '129.00'}
+    assert http_json(f'{collector.url}/api/stats')['shopify_orders_unattributed'] == 2
