@@ -221,7 +221,7 @@ async def cart_permalink(request: Request) -> Response:
     for part in request.path_params['lines'].split(',')[:MAX_CART_LINES]:
         sku, _, qty = part.partition(':')
         item = catalog.product(sku) or next((p for p in catalog.PRODUCTS if p.variant(sku) is not None), None)
-        if item is not None and qty.isdigit() and 0 < int(qty) <= 99:
+        if item is not None and qty.isascii() and qty.isdigit() and len(qty) <= 2 and int(qty) > 0:
             entries.append({'sku': sku, 'pid': item.product_id, 'qty': int(qty)})
     response = RedirectResponse('/s/basket', status_code=303)
     write_cart(response, entries, 'R' + secrets.token_hex(4))
