@@ -69,12 +69,15 @@ sys.path.insert(0, str(ROOT))
 
 from collector.accounts import (  # noqa: E402
     ALL_FEATURES,
+    PIXEL_FILE_SUFFIX,
     PLATFORMS,
     Account,
     AccountsError,
     bundle_name,
     consent_problem,
     load_accounts,
+    pixel_bundle_name,
+    pixel_set,
 )
 from collector.stamp import StampError, TagSettings, stamp, validate_account_id  # noqa: E402
 
@@ -87,6 +90,10 @@ CORE_BUDGET_GZIP_BYTES = 11 * 1024 + 512
 # is not built yet.
 FULL_BUDGET_GZIP_BYTES = 14 * 1024 + 512
 DEBUG_BUDGET_GZIP_BYTES = 6 * 1024
+# The Shopify checkout pixel (entry `tracker/pixel_main.py`): built for the pixel features
+# (collector.accounts.pixel_set) of each Shopify account, stamped as `<account_id>.shopify-pixel.js`.
+PIXEL_ENTRY = ROOT / 'tracker' / 'pixel_main.py'
+PIXEL_BUDGET_GZIP_BYTES = 13 * 1024
 FEATURES_MODULE = 'tracker.features.js'
 _FLAG_LINE = re.compile(r'^export var ([A-Z_]+) = (?:true|false);$', re.MULTILINE)
 DEBUG_FILE = 'ometria.debug.js'
@@ -446,6 +453,26 @@ class Bundles:
     tags: dict[frozenset, str] = field(default_factory=dict)
     twins: dict[frozenset, str] = field(default_factory=dict)
     debug: str = ''
+    pixels: dict[frozenset, str] = field(default_factory=dict)
+
+
+def pixel_sets(feature_sets) -> list[frozenset]:
+    """The pixels `feature_sets` need."""
+    return sorted({pixel_set(s) for s in feature_sets if pixel_set(s) is not None}, key=bundle_name)
+
+
+def build_pixels(dev: bool, partial: Path, out_dir: Path, sets: list[frozenset], bundles: Bundles) -> None:
+    """The checkout pixel of each of `sets` (compiled once from PIXEL_ENTRY, bundled per set, no
+    journal: the sandbox has no overlay), into `out_dir`; under the build lock."""
+    if not sets:
+        return
+    stage = ROOT / 'dist' / f'stage-pixel{"-dev" if dev else ""}'
+    compile_entry(dev, PIXEL_ENTRY, stage)
+    for feature_set in sets:
+        name = pixel_bundle_name(feature_set)
+        bundles.pixels[feature_set] = bundle_stage(dev, feature_stage(stage, feature_set), PIXEL_ENTRY.stem + '.js',
+                                                   partial / name, name)
+        os.replace(partial / name, out_dir / name)
 
 
 def build_sets(dev: bool, stage: Path, entry_js: str, partial: Path, sets: list[frozenset],
@@ -512,6 +539,7 @@ def build_generic(dev: bool, entry: Path, debug_entry: Path | None, out_file: Pa
                 target = out_file if feature_set == ALL_FEATURES and not journal else out_file.with_name(name)
                 replace_file(target, text.encode('utf-8'))
                 (partial / name).unlink(missing_ok=True)
+        build_pixels(dev, partial, out_file.parent, pixel_sets(feature_sets), bundles)
     return bundles
 
 
@@ -562,6 +590,12 @@ def check_budgets(bundles: Bundles, budget: int) -> list[str]:
         report(f'generic {bundle_name(feature_set, journal=True)}', file_figures(text.encode('utf-8')))
     if bundles.debug:
         report(f'generic {DEBUG_FILE}', file_figures(bundles.debug.encode('utf-8')))
+    for feature_set, text in bundles.pixels.items():
+        figures = file_figures(text.encode('utf-8'))
+        report(f'generic {pixel_bundle_name(feature_set)}', figures)
+        if figures['gzip'] > PIXEL_BUDGET_GZIP_BYTES:
+            over.append(f'{pixel_bundle_name(feature_set)}: {figures["gzip"]} B gzip, over the budget of '
+                        f'{PIXEL_BUDGET_GZIP_BYTES} B')
     return over
 
 
@@ -572,7 +606,7 @@ def write_tags(bundles: Bundles, accounts: list[tuple[TagSettings, frozenset]], 
     bundle}, 'debug': figures, 'twins': {name: figures}}); enforce the size budgets."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = out_dir / 'manifest.json'
-    manifest = {'accounts': {}, 'twins': {}}
+    manifest = {'accounts': {}, 'twins': {}, 'pixels': {}}
     if manifest_path.exists():
         try:
             saved = json.loads(manifest_path.read_text(encoding='utf-8'))
@@ -594,6 +628,11 @@ def write_tags(bundles: Bundles, accounts: list[tuple[TagSettings, frozenset]], 
               for feature_set in sorted({s for _, s in stamped.values()}, key=bundle_name)]
     files += [(f'{account_id}.js', text, budget_for(feature_set, budget), account_id, feature_set)
               for account_id, (text, feature_set) in sorted(stamped.items())]
+    # Each Shopify account's checkout pixel: what its merchant pastes into Shopify (pixel_main.py).
+    files += [(f'{settings.account_id}{PIXEL_FILE_SUFFIX}', stamp(bundles.pixels[pixel_set(feature_set)], settings),
+               PIXEL_BUDGET_GZIP_BYTES, 'pixel', pixel_set(feature_set))
+              for settings, feature_set in sorted(accounts, key=lambda item: item[0].account_id)
+              if pixel_set(feature_set) is not None]
     for name, text, limit, kind, feature_set in files:
         data = text.encode('utf-8')
         replace_file(out_dir / name, data)
@@ -602,6 +641,8 @@ def write_tags(bundles: Bundles, accounts: list[tuple[TagSettings, frozenset]], 
             manifest['debug'] = figures
         elif kind == 'twin':
             manifest['twins'][name] = figures
+        elif kind == 'pixel':
+            manifest['pixels'][name] = figures
         else:
             # Why one store's tag is larger than another's: the features each carries.
             manifest['accounts'][kind] = {**figures, 'features': sorted(f.lower() for f in feature_set),

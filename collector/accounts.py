@@ -27,7 +27,8 @@ from pathlib import Path
 from collector.stamp import StampError, TagSettings, validate_account_id
 from tracker import consent_tools, features
 
-__all__ = ['ALL_FEATURES', 'PLATFORMS', 'Account', 'AccountsError', 'bundle_name', 'load_accounts', 'parse_accounts']
+__all__ = ['ALL_FEATURES', 'PIXEL_FILE_SUFFIX', 'PLATFORMS', 'Account', 'AccountsError', 'bundle_name', 'load_accounts',
+           'parse_accounts', 'pixel_bundle_name', 'pixel_set']
 
 # Every feature an account can choose (tracker/features.py): the full set. (JOURNAL is not an
 # account's choice: each set is built without it, and again with it as its debug twin.)
@@ -53,6 +54,26 @@ def bundle_name(feature_set: frozenset[str], journal: bool = False) -> str:
         'ometria.' + ('-'.join(sorted(name.lower() for name in feature_set)) or 'core') + '.js'
     return name[:-3] + '.journal.js' if journal else name
 
+
+
+# The Shopify checkout pixel (tracker/pixel_main.py): what of a Shopify account's features its
+# pixel carries. In the sandbox there is no page to read (data layer, forms, signup forms,
+# recommendation links, older tags' cookies, consent tools): only the consent requirement, which
+# Shopify's customer privacy answers (tracker/pixel.py). An account's pixel is
+# `<account_id>.shopify-pixel.js`, stamped from the generic bundle `pixel_bundle_name(...)`.
+PIXEL_FEATURES = frozenset({'CONSENT'})
+PIXEL_FILE_SUFFIX = '.shopify-pixel.js'
+
+
+def pixel_set(feature_set: frozenset[str]) -> frozenset[str] | None:
+    """The features of the checkout pixel of an account with `feature_set`, or None when it has
+    none (not a Shopify account)."""
+    return frozenset(feature_set) & PIXEL_FEATURES if 'SHOPIFY' in feature_set else None
+
+
+def pixel_bundle_name(feature_set: frozenset[str]) -> str:
+    """The generic checkout pixel of the pixel features `feature_set`: `ometria.<set>.pixel.js`."""
+    return bundle_name(feature_set)[:-3] + '.pixel.js'
 
 
 class AccountsError(ValueError):

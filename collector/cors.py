@@ -6,6 +6,10 @@ headers of every answer (`POST /collect`, its preflight).
   and `Origin: null` (an opaque origin: a sandboxed frame, a file, a page whose Referrer-Policy
   hides it; a refused beacon's events stay in the tag's outbox and go by the next fetch, which
   always carries the real origin).
+- A Shopify account (`platform = "shopify"`) also takes `Origin: null`: its checkout pixel runs in
+  Shopify's sandboxed iframe, an opaque origin (tracker/pixel_main.py). It is answered with
+  `Access-Control-Allow-Origin: *` (no credentials: the pixel sends none), so that the pixel reads
+  the status. Every other account still refuses `null`.
 - A request without `Origin` does not come from a browser page (browsers send it on every POST)
   and is taken: the header is a browser's statement, not a credential, and a non-browser client
   could write any value.
@@ -22,6 +26,11 @@ from collector.accounts import Account
 __all__ = ['OriginPolicy']
 
 MAX_AGE_S = 86400
+
+
+def sandboxed_pixel(account: Account, origin: str | None) -> bool:
+    """True for `Origin: null` on a Shopify account: its checkout pixel's sandbox."""
+    return origin == 'null' and account.platform == 'shopify'
 
 
 class OriginPolicy:
@@ -42,7 +51,7 @@ class OriginPolicy:
 
     def allows(self, account: Account, origin: str | None) -> bool:
         """True when a `POST /collect` with this `Origin` header may send `account`'s events."""
-        if '*' in account.origins or origin is None:
+        if '*' in account.origins or origin is None or sandboxed_pixel(account, origin):
             return True
         return self.lists(account, origin)
 
@@ -56,7 +65,7 @@ class OriginPolicy:
         expose = {'Access-Control-Expose-Headers': 'Retry-After', 'Vary': 'Origin'}
         if account is not None and self.lists(account, origin):
             return {'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', **expose}
-        if account is None or '*' in account.origins:
+        if account is None or '*' in account.origins or sandboxed_pixel(account, origin):
             return {'Access-Control-Allow-Origin': '*', **expose}
         return {'Vary': 'Origin'}
 

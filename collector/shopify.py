@@ -14,9 +14,10 @@ A Shopify store subscribes its `orders/create` webhook to this route. Shopify si
 - 200: the order stored as that visitor's `transaction` event; 503 while the store is busy
   (Shopify retries).
 
-The event: its id is a UUID made from the account and the order id, so the order is stored once
-however often it arrives (Shopify's retries carry the same `X-Shopify-Webhook-Id`; any caller
-reusing the id, the checkout pixel among them, is kept out by the events' unique id). Its visitor
+The event: its id is made from the account and the order id (`tracker.checkout.order_event_id`,
+the very function the checkout pixel makes its transaction's id with), so the order is stored once
+however often and by whichever way it arrives (Shopify's retries carry the same
+`X-Shopify-Webhook-Id`; the pixel's transaction is the same event). Its visitor
 is the `_ometria_cid` cart attribute the storefront tag set (the order's `note_attributes`), its
 identity the order's email; its session the visitor's latest one (an order is the end of a
 visit), else one of its own. `programs.claim_triggers` then never sends an `abandoned_basket`
@@ -44,6 +45,7 @@ from collector.read_api import error, unavailable
 from collector.storage import StoreBusy, StoreRefused, Write
 from collector.validation import IDENTITY, VISITOR, ValidEvent, check_event
 from tracker import limits
+from tracker.checkout import order_event_id
 from tracker.shopify import CID_ATTRIBUTE
 
 __all__ = ['MAX_ORDER_BODY_BYTES', 'ORDER_TOPIC', 'ShopifyWebhooks', 'order_event', 'order_visitor', 'signature_ok']
@@ -106,7 +108,7 @@ def order_event(account: str, order: dict, cid: str | None, sid: str | None, now
     own = _stable_id(account, 'shopify-order', order_id).replace('-', '')
     url = order.get('order_status_url')
     return {
-        'id': _stable_id(account, 'shopify-order-event', order_id),
+        'id': order_event_id(account, order_id),
         'type': 'transaction',
         'ts': now_ms,
         'cid': cid or 'shopify-' + own[:24],

@@ -3,7 +3,9 @@
 `GET /tags/<account_id>.js` (`TagRoute`): the account's tag, stamped from the bundle of its
 feature set (`Account.features`), with `ETag`/304 per encoding, gzip or brotli, `Cache-Control:
 public, max-age=300`; 404 for unknown or malformed ids; `GET /tags/ometria.debug.js` and `GET
-/tags/ometria[.<set>].journal.js`: the debug module and the twins the tags fetch in debug mode.
+/tags/ometria[.<set>].journal.js`: the debug module and the twins the tags fetch in debug mode;
+`GET /tags/<account_id>.shopify-pixel.js`: a Shopify account's checkout pixel (the code its
+merchant pastes into Shopify), stamped from its generic pixel bundle.
 
 `TagCache.get(source, settings)` returns a `TagFile` (the bytes, their gzip and brotli forms and
 an ETag), stamping on first use and whenever the bundle on disk changes. Its settings come from
@@ -27,7 +29,7 @@ import brotli
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector.accounts import ALL_FEATURES, FULL_BUNDLE, bundle_name
+from collector.accounts import ALL_FEATURES, FULL_BUNDLE, PIXEL_FILE_SUFFIX, bundle_name, pixel_bundle_name, pixel_set
 from collector.stamp import ACCOUNT_ID_PATTERN, StampError, TagSettings, stamp
 
 __all__ = ['DEBUG_FILE', 'TagCache', 'TagFile', 'TagRoute', 'TagUnavailable', 'choose_encoding']
@@ -165,14 +167,18 @@ class TagRoute:
 
     async def serve(self, request: Request) -> Response:
         name = request.path_params['name']
-        account_id = name[:-3] if name.endswith('.js') else ''
+        pixel = name.endswith(PIXEL_FILE_SUFFIX)
+        account_id = name[:-len(PIXEL_FILE_SUFFIX)] if pixel else name[:-3] if name.endswith('.js') else ''
         account = self.accounts.get(account_id) if ACCOUNT_ID_PATTERN.fullmatch(account_id) else None
+        if pixel and account is not None and pixel_set(account.features) is None:
+            account = None  # not a Shopify account: it has no pixel
         if account is None and name not in self.plain_files:
             return Response('no such tag\n', status_code=404, media_type='text/plain')
         if account is None:
             source, settings = name, None
         else:
-            source, settings = self.bundle_of(account), account.tag_settings(self.tag_urls[account_id])
+            source = pixel_bundle_name(pixel_set(account.features)) if pixel else self.bundle_of(account)
+            settings = account.tag_settings(self.tag_urls[account_id])
         try:
             tag = self.cache.ready(source, settings) or await asyncio.to_thread(self.cache.get, source, settings)
         except (TagUnavailable, StampError) as error:

@@ -41,11 +41,14 @@ class Page:
     """What a page needs to render: its content, and what the tag must be told about it."""
 
     def __init__(self, flavour: str, title: str, body: str, page_type: str | None, page_data: dict | None = None,
-                 raw_data: dict | None = None, extra_calls: str = '', shop: dict | None = None):
+                 raw_data: dict | None = None, extra_calls: str = '', shop: dict | None = None,
+                 pixel: dict | None = None):
         """`shop`: the page's fields of Shopify's data layer (None: a page where Shopify runs no
-        theme script)."""
+        theme script); `pixel`: on such a page, the checkout pixel's stand-in host
+        (assets/shopify-pixel-host.js) and what it publishes (`shopify_pixel`)."""
         self.flavour = flavour
         self.shop = shop
+        self.pixel = pixel
         self.title = title
         self.body = body
         self.page_type = page_type
@@ -66,9 +69,36 @@ def shop_cart(cart: dict | None) -> dict:
             'cart_total': round(cart['total'] * 100) if cart else 0, 'shop_currency': catalog.CURRENCY}
 
 
+def shop_checkout(cart: dict | None, user: str | None, attributes: dict, order_id: str | None = None) -> dict:
+    """The checkout as Shopify's pixel events carry it (`data.checkout`), amounts in pounds."""
+    lines = cart['lines'] if cart else []
+    return {'token': cart['id'] if cart else '', 'email': user, 'currencyCode': catalog.CURRENCY,
+            'attributes': [{'key': k, 'value': v} for k, v in attributes.items()],
+            'totalPrice': {'amount': cart['total'] if cart else 0, 'currencyCode': catalog.CURRENCY},
+            'order': {'id': f'gid://shopify/Order/{order_id}'} if order_id else None,
+            'lineItems': [{'quantity': line['qty'], 'title': line['name'],
+                           'variant': {'id': f'gid://shopify/ProductVariant/{line["sku"]}', 'price': {'amount': line['unit']},
+                                       'product': {'id': f'gid://shopify/Product/{line["pid"]}'}}} for line in lines]}
+
+
+def shopify_pixel(checkout: dict, attributes: dict, on_load: list[str]) -> dict:
+    """A checkout page's pixel host settings: the pixel, Shopify's `init` snapshot, the checkout, and
+    the events published as the page loads (each with the checkout)."""
+    return {'pixel': f'/tags/{SHOPIFY_ACCOUNT}.shopify-pixel.js', 'checkout': checkout,
+            'init': {'context': {}, 'data': {'customer': {'email': checkout['email']} if checkout['email'] else None,
+                                             'cart': {'attributes': [{'key': k, 'value': v} for k, v in attributes.items()]}},
+                     'customerPrivacy': {'analyticsProcessingAllowed': True, 'marketingAllowed': True,
+                                         'preferencesProcessingAllowed': True, 'saleOfDataAllowed': True}},
+            'onLoad': [{'name': 'page_viewed', 'data': {}}] + [{'name': name, 'data': {'checkout': checkout}}
+                                                             for name in on_load]}
+
+
 def tracking(page: Page, user: str | None, cart: dict | None) -> tuple[str, str]:
     """The (head, end of body) HTML that loads and calls the tag for this page."""
     if page.flavour == 'shopify':
+        if page.shop is None and page.pixel is not None:
+            return '', (f'<script type="application/json" id="shopify-pixel">{js(page.pixel)}</script>'
+                        '<script src="/assets/shopify-pixel-host.js"></script>')
         if page.shop is None:
             return '', ''
         raw = {**page.shop, 'customer_email': user, **shop_cart(cart)}
@@ -256,7 +286,16 @@ def basket_page(flavour: str, cart: dict) -> Page:
 CHECKOUT_STEPS = ['details', 'delivery', 'payment']
 
 
-def checkout_page(flavour: str, step: str, user: str | None) -> Page:
+# The Shopify checkout's pixel events of each step: published as its form is submitted.
+STEP_PIXEL_EVENTS = {'details': 'checkout_contact_info_submitted',
+                     'delivery': 'checkout_address_info_submitted checkout_shipping_info_submitted',
+                     'payment': 'payment_info_submitted'}
+
+
+def checkout_page(flavour: str, step: str, user: str | None, cart: dict | None = None,
+                  attributes: dict | None = None) -> Page:
+    """A checkout step; on the Shopify flavour, with the checkout pixel (Shopify runs no theme
+    script there) and, on the last step, the choice whether Shopify sends the order webhook."""
     number = CHECKOUT_STEPS.index(step) + 1
     prefix = PREFIX[flavour]
     fields = {
@@ -264,20 +303,34 @@ def checkout_page(flavour: str, step: str, user: str | None) -> Page:
         'delivery': '<label>Address <input name="address" value="1 Harbour Street" required></label>',
         'payment': '<label>Card <input name="card" value="4242 4242 4242 4242" required></label>',
     }[step]
+    pixel = None
+    marks = ''
+    if flavour == 'shopify':
+        pixel = shopify_pixel(shop_checkout(cart, user, attributes or {}), attributes or {},
+                              ['checkout_started'] if step == 'details' else [])
+        marks = f' data-pixel-event="{STEP_PIXEL_EVENTS[step]}"'
+        if step == 'payment':
+            fields += ('<label><input type="checkbox" name="webhook" id="send-webhook" value="1" checked> '
+                       'Shopify sends the order webhook</label>')
     action = f'{prefix}/checkout/{step}'
-    body = (f'<h1>Checkout · step {number} of 3: {step}</h1><form method="post" action="{action}" id="checkout-form">'
-            f'{fields}<button id="next">{"Place order" if step == "payment" else "Continue"}</button></form>')
+    body = (f'<h1>Checkout · step {number} of 3: {step}</h1><form method="post" action="{action}" id="checkout-form"'
+            f'{marks}>{fields}<button id="next">{"Place order" if step == "payment" else "Continue"}</button></form>')
     extra = f'ometria.trackCheckout({number});' if flavour == 'plain' else ''
     return Page(flavour, f'Checkout: {step}', body, 'checkout', None, {'type': 'checkout', 'data': {'step': step}},
-                extra_calls=extra)
+                extra_calls=extra, pixel=pixel)
 
 
-def confirmation_page(flavour: str, order_id: str, total: float) -> Page:
+def confirmation_page(flavour: str, order_id: str, total: float, user: str | None = None) -> Page:
+    """The thank-you page; on the Shopify flavour, the checkout pixel's `checkout_completed`."""
     body = (f'<h1>Thank you!</h1><p>Your order <strong id="order-id">{esc(order_id)}</strong> is on its way '
             f'({catalog.money(round(total * 100))}).</p>')
     extra = f'ometria.trackTransaction({js(order_id)});' if flavour == 'plain' else ''
+    pixel = None
+    if flavour == 'shopify':
+        paid = {'id': order_id, 'total': total, 'lines': []}
+        pixel = shopify_pixel(shop_checkout(paid, user, {}, order_id), {}, ['checkout_completed'])
     return Page(flavour, 'Order placed', body, 'confirmation', None,
-                {'type': 'confirmation', 'data': {'id': order_id}}, extra_calls=extra)
+                {'type': 'confirmation', 'data': {'id': order_id}}, extra_calls=extra, pixel=pixel)
 
 
 def login_page(flavour: str, next_url: str) -> Page:

@@ -58,7 +58,7 @@ def make_api(page, page_journal):
         'getBasket': lambda a, b, c: engine.get_basket(),
         'trackAddToBasket': lambda a, b, c: engine.add_to_basket(a, b, c),
         'trackCheckout': lambda a, b, c: engine.checkout(a, b),
-        'trackTransaction': lambda a, b, c: engine.transaction(a, b),
+        'trackTransaction': lambda a, b, c: engine.transaction(a, b, None),
         'track': lambda a, b, c: engine.track(a, b, c),
         'setProfileData': lambda a, b, c: engine.set_profile_data(a),
         'viewProduct': lambda a, b, c: engine.view_product(a),

@@ -81,6 +81,20 @@ def watch_data_layer(see):
         pass
 
 
+def gpc_on():
+    """True when the browser sends Global Privacy Control (only where consent is built in)."""
+    return features.CONSENT and browser.page_value(lambda: window.navigator.globalPrivacyControl) == True
+
+
+def automated_browser():
+    """True in a browser driven by automation: `navigator.webdriver`, or a global of
+    AUTOMATION_GLOBALS."""
+    for name in AUTOMATION_GLOBALS:
+        if prims.read_key(window, name) != None:
+            return True
+    return browser.page_value(lambda: window.navigator.webdriver) == True
+
+
 class BrowserHooks:
     """The page's hooks for the pure modules, in this browser. See the module docstring."""
 
@@ -124,7 +138,7 @@ class BrowserHooks:
             pass
 
     def gpc(self):
-        return features.CONSENT and browser.page_value(lambda: window.navigator.globalPrivacyControl) == True
+        return gpc_on()
 
     def set_cart_attribute(self, path, name, value):
         if not features.SHOPIFY:
@@ -139,10 +153,7 @@ class BrowserHooks:
             pass
 
     def automated(self):
-        for name in AUTOMATION_GLOBALS:
-            if prims.read_key(window, name) != None:
-                return True
-        return browser.page_value(lambda: window.navigator.webdriver) == True
+        return automated_browser()
 
     def watch_input(self, on_input):
         def seen(event):

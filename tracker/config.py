@@ -18,3 +18,9 @@ CONSENT = '__OM_CONSENT__'
 DEBUG_INTEGRITY = '__OM_DEBUG_INTEGRITY__'
 JOURNAL_FILE = '__OM_JOURNAL_FILE__'
 JOURNAL_INTEGRITY = '__OM_JOURNAL_INTEGRITY__'
+
+
+def account_settings():
+    """The account's stamped settings, as `page.Page` takes them."""
+    return {'account_id': ACCOUNT_ID, 'collector_url': COLLECTOR_URL, 'cookie_domain': COOKIE_DOMAIN,
+            'identify_forms': IDENTIFY_FORMS, 'consent': CONSENT}

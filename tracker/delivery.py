@@ -67,7 +67,7 @@ class Delivery:
         self._account = account_id
         self._url = collector_url
         self._observe = observe
-        self._queue_prefix = keys.storage_key(account_id, 'q:')
+        self._queue_prefix = keys.storage_key(account_id, keys.QUEUE)
         self._retry_key = keys.storage_key(account_id, 'retry')
         self._drops_key = keys.storage_key(account_id, 'drops')
         self._own_key = self._queue_prefix + env.new_id()

@@ -95,10 +95,14 @@ class Engine:
     def _record(self, event_type, fields, label, details):
         """Make an event now and pass it through the gate; its journal entry comes first, so that
         the delivery states that follow show on it."""
+        return self._record_as(self._env.new_uuid(), event_type, fields, label, details)
+
+    def _record_as(self, event_id, event_type, fields, label, details):
+        """`_record`, the event's id given."""
         state = self._visitor.touch()
         context = {'ts': prims.floor(self._env.now_ms()), 'cid': state['cid'], 'sid': state['sid'],
                    'uid': self._uid, 'url': events.page_url(self._env.href()), 'store_id': self._store_id}
-        event = events.make_event(self._env.new_uuid(), event_type, context, fields)
+        event = events.make_event(event_id, event_type, context, fields)
         if self._linked:
             event['linked'] = True
         if self._visitor.ecamp != None:
@@ -155,7 +159,7 @@ class Engine:
             elif command['kind'] == 'identify':
                 self.identify(command['email'], None, 'ommage')
             else:
-                self.transaction(command['order_id'], None)
+                self.transaction(command['order_id'], None, None)
         journal.refuse(self._journal, notes)
 
     # --- pageviews -------------------------------------------------------------------------------
@@ -181,7 +185,7 @@ class Engine:
             return
         self._pageview(args['page_type'], args['page_data'], args['store_id'])
         if args['order_id'] != None:
-            self.transaction(args['order_id'], None)
+            self.transaction(args['order_id'], None, None)
 
     def _init_shop(self, shop):
         """What Shopify's data layer says (`shopify.read_shop`), recorded as the calls the deployed
@@ -202,7 +206,7 @@ class Engine:
         if shop['checkout']:
             self.checkout('checkout', None)
         if shop['order_id'] != None:
-            self.transaction(shop['order_id'], None)
+            self.transaction(shop['order_id'], None, None)
 
     def _tag_cart(self):
         """Write the visitor id into the Shopify cart's attributes, once per cart and visitor
@@ -424,7 +428,9 @@ class Engine:
         journal.notes(self._journal, notes)
         self._record('checkout', fields, value, fields)
 
-    def transaction(self, order_id, extra):
+    def transaction(self, order_id, extra, event_id):
+        """`trackTransaction`: the order's event, once per order id in this browser; `event_id`:
+        its id, or None for a new one (the checkout pixel's is the order's own: `checkout.py`)."""
         notes = []
         value = coerce.coerce_id(order_id, 'order id', notes)
         if value == None:
@@ -442,7 +448,7 @@ class Engine:
             journal.note(self._journal, ['order_seen', value])
             return
         self._write('orders', memory.orders_text(orders, value))
-        self._record('transaction', fields, value, fields)
+        self._record_as(event_id if event_id != None else self._env.new_uuid(), 'transaction', fields, value, fields)
 
     # --- custom events ---------------------------------------------------------------------------
 

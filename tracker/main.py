@@ -221,10 +221,7 @@ def start():
         # `currentScript` is set only while this file runs: read now or never, and only when it
         # may be needed (it is not free).
         tag_src = browser.page_value(lambda: window.document.currentScript.src) if debug_on or unseen else None
-        settings = {'account_id': config.ACCOUNT_ID, 'collector_url': config.COLLECTOR_URL,
-                    'cookie_domain': config.COOKIE_DOMAIN, 'identify_forms': config.IDENTIFY_FORMS,
-                    'consent': config.CONSENT}
-        boot = {'settings': settings, 'calls': [], 'src': tag_src, 'api': None}
+        boot = {'settings': config.account_settings(), 'calls': [], 'src': tag_src, 'api': None}
     # (The twin's boot: what the tag that handed over left: its stamped settings, the page's calls.)
     # The tag shoppers download keeps no journal at all (its debug mode runs the twin).
     page_journal = journal.Journal(True) if features.JOURNAL else None

@@ -186,7 +186,8 @@ def accounts_build(tmp_path_factory):
     accounts.write_text('[accounts.shop]\ncollector_url = "https://c1/c"\n'
                         '[accounts.own]\ncollector_url = "https://c2/c"\nplatform = "custom"\n'
                         '[accounts.careful]\ncollector_url = "https://c1/c"\nplatform = "custom"\nconsent = "required"\n'
-                        'consent_tool = "cookiebot"\nconsent_category = "marketing"\nidentify_forms = true\n')
+                        'consent_tool = "cookiebot"\nconsent_category = "marketing"\nidentify_forms = true\n'
+                        '[accounts.shopper]\ncollector_url = "https://c3/c"\nplatform = "shopify"\nconsent = "required"\n')
     run = build(tmp, '--accounts', str(accounts))
     assert run.returncode == 0, run.stderr
     return tmp, run
@@ -194,7 +195,8 @@ def accounts_build(tmp_path_factory):
 
 def test_every_account_of_the_accounts_file(accounts_build):
     tmp, _run = accounts_build
-    assert sorted(json.loads((tmp / 'tags' / 'manifest.json').read_text())['accounts']) == ['careful', 'own', 'shop']
+    assert sorted(json.loads((tmp / 'tags' / 'manifest.json').read_text())['accounts']) == ['careful', 'own', 'shop',
+                                                                                          'shopper']
     assert '"https://c2/c"' in (tmp / 'tags' / 'own.js').read_text()
     assert '"https://c1/c"' in (tmp / 'tags' / 'shop.js').read_text()
 
@@ -222,6 +224,19 @@ def test_the_manifest_gives_each_account_its_feature_set(accounts_build):
         assert (tmp / 'tags' / name).exists(), name
 
 
+def test_a_shopify_account_gets_its_checkout_pixel_stamped_and_no_other_does(accounts_build):
+    tmp, run = accounts_build
+    pixels = json.loads((tmp / 'tags' / 'manifest.json').read_text())['pixels']
+    assert sorted(pixels) == ['shopper.shopify-pixel.js'] and pixels['shopper.shopify-pixel.js']['gzip'] <= 13 * 1024
+    text = (tmp / 'tags' / 'shopper.shopify-pixel.js').read_text()
+    assert '"shopper"' in text and '"https://c3/c"' in text and '__OM_' not in text
+    # Shopify's API, read in scope; its consent flag (a consent-required account); no page reading.
+    assert 'typeof analytics' in text and '"marketingAllowed"' in text and 'all_standard_events' in text
+    assert '.cookie.get' in text and '.localStorage.getItem' in text
+    assert '"raw_data"' not in text and 'mc-embedded-subscribe-form' not in text
+    assert 'generic ometria.consent.pixel.js' in run.stdout
+
+
 def test_the_budgets_hold_and_are_stated(accounts_build):
     """A `custom` account without consent or forms is held to the core set's budget (11.5 KiB),
     every other account's tag to the tags' (13.5 KiB), the full bundle (every platform, every
@@ -240,12 +255,13 @@ def test_the_budgets_hold_and_are_stated(accounts_build):
 
 def test_the_generic_build_makes_the_sets_of_the_accounts_file(tmp_path):
     """`make` builds the bundles a collector serving the accounts file stamps from: the full
-    set, the smallest, and each account's (each with its twin)."""
+    set, the smallest, and each account's (each with its twin); a Shopify account's checkout
+    pixel too."""
     accounts = tmp_path / 'accounts.toml'
     accounts.write_text('[accounts.shop]\ncollector_url = "https://c/c"\nplatform = "shopify"\n')
     run = build(tmp_path, '--generic-only', '--accounts', str(accounts))
     assert run.returncode == 0, run.stderr
     made = sorted(path.name for path in tmp_path.glob('*.js'))
-    assert made == ['generic.js', 'ometria.core.journal.js', 'ometria.core.js', 'ometria.debug.js',
+    assert made == ['generic.js', 'ometria.core.journal.js', 'ometria.core.js', 'ometria.core.pixel.js', 'ometria.debug.js',
                     'ometria.journal.js', 'ometria.legacy-recs-shopify-signups.journal.js',
                     'ometria.legacy-recs-shopify-signups.js'], made

@@ -23,6 +23,8 @@ ACCOUNTS = parse_accounts({'accounts': {
     'shop': {'origins': ['https://shop.example'], 'collector_url': 'https://collect.shop.example/collect'},
     'open': {'origins': ['https://open.example'], 'collector_url': 'https://c.example/collect'},
     'strict': {'origins': ['https://strict.example'], 'collector_url': 'https://c.example/collect', 'bots': 'drop'},
+    'shopify': {'origins': ['https://shopify.example'], 'collector_url': 'https://c.example/collect',
+                'platform': 'shopify'},
 }})
 DEBUG_MODULE = '"use strict";(function(){/* the overlay */})();' + 'y();' * 300
 GENERIC = ('"use strict";var a="__OM_ACCOUNT_ID__",c="__OM_COLLECTOR_URL__",d="__OM_COOKIE_DOMAIN__",'
@@ -181,6 +183,16 @@ def test_origin_null_is_refused_for_an_account_that_lists_origins(client):
     answer = post(client, body([event()]), Origin='null')
     assert answer.status_code == 403 and 'access-control-allow-origin' not in answer.headers
     assert stored(client) == []
+
+
+def test_origin_null_is_taken_for_a_shopify_account_its_checkout_pixels_sandbox(client):
+    answer = post(client, body([event()], 'shopify'), Origin='null')
+    assert answer.status_code == 204
+    assert answer.headers['access-control-allow-origin'] == '*', 'the pixel reads the status'
+    assert 'access-control-allow-credentials' not in answer.headers
+    assert len(stored(client, 'shopify')) == 1
+    other = post(client, body([event()], 'shopify'), Origin='https://evil.example')
+    assert other.status_code == 403 and len(stored(client, 'shopify')) == 1, 'only null, not any origin'
 
 
 def test_a_request_without_origin_is_not_a_browser_page_and_is_taken(client):
@@ -344,6 +356,18 @@ def test_the_debug_module_is_served_beside_the_tags_for_every_account(client):
     assert answer.headers['content-type'] == 'text/javascript; charset=utf-8' and answer.headers['etag']
     assert client.get('/tags/ometria.debug.js', headers={'If-None-Match': answer.headers['etag'],
                                                          'Accept-Encoding': 'identity'}).status_code == 304
+
+
+def test_a_shopify_accounts_checkout_pixel_is_served_stamped_and_no_other_accounts(client, tmp_path):
+    """What a merchant pastes into Shopify, from the generic pixel bundle of the account's set."""
+    assert client.get('/tags/shopify.shopify-pixel.js').status_code == 503, 'not built yet: try again'
+    (tmp_path / 'ometria.core.pixel.js').write_text(GENERIC.replace('x();', 'p();'))
+    answer = client.get('/tags/shopify.shopify-pixel.js', headers={'Accept-Encoding': 'identity'})
+    assert answer.status_code == 200 and '"shopify"' in answer.text and 'p();' in answer.text
+    assert '"https://c.example/collect"' in answer.text and '__OM_' not in answer.text
+    for path in ('/tags/shop.shopify-pixel.js', '/tags/nobody.shopify-pixel.js', '/tags/.shopify-pixel.js',
+                 '/tags/ometria.core.pixel.js'):
+        assert client.get(path).status_code == 404, path
 
 
 def test_each_account_is_stamped_from_its_feature_sets_bundle(tmp_path, caplog):

@@ -12,6 +12,8 @@ import pytest
 from tests.unit.fakes import FakeEnv, FakeHooks
 from tracker.browser import BrowserEnv
 from tracker.browser_hooks import BrowserHooks
+from tracker.pixel import PixelHooks
+from tracker.sandbox import SandboxEnv
 
 # FakeEnv's own test controls, not part of the contract.
 TEST_CONTROLS = {'run', 'advance'}
@@ -20,6 +22,10 @@ TEST_CONTROLS = {'run', 'advance'}
 def methods(cls) -> dict[str, list[str]]:
     return {name: list(inspect.signature(member).parameters)[1:]
             for name, member in vars(cls).items() if callable(member) and not name.startswith('_')}
+
+
+# The checkout pixel's env: the storage API's state is read first, and each event says where it is.
+SANDBOX_CONTROLS = {'prime', 'locate'}
 
 
 @pytest.mark.parametrize('browser_class, fake_class', [(BrowserEnv, FakeEnv), (BrowserHooks, FakeHooks)])
@@ -34,3 +40,14 @@ def test_each_fake_has_exactly_its_browser_classs_methods_and_parameters(browser
 def test_the_env_and_the_hooks_share_no_method():
     """Each concern in one place: the environment, or what the page offers."""
     assert not set(methods(BrowserEnv)) & set(methods(BrowserHooks))
+
+
+@pytest.mark.parametrize('browser_class, pixel_class, controls', [(BrowserEnv, SandboxEnv, SANDBOX_CONTROLS),
+                                                                  (BrowserHooks, PixelHooks, set())])
+def test_the_checkout_pixels_env_and_hooks_have_the_browsers_methods(browser_class, pixel_class, controls):
+    """The pixel runs the same pure modules (`page.Page`) in Shopify's sandbox."""
+    browser = methods(browser_class)
+    pixel = {name: params for name, params in methods(pixel_class).items() if name not in controls}
+    assert sorted(pixel) == sorted(browser) and controls <= set(methods(pixel_class))
+    for name, params in browser.items():
+        assert len(pixel[name]) == len(params), f'{name}: browser {params}, pixel {pixel[name]}'

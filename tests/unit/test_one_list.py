@@ -9,7 +9,7 @@ from pathlib import Path
 
 from collector import accounts
 from collector.models import EVENT_TYPES
-from tracker import consent_tools, limits
+from tracker import consent_tools, keys, limits
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [path for folder in ('tracker', 'collector', 'build', 'demo_site', 'tests', 'bench')
@@ -73,3 +73,19 @@ def test_no_module_keeps_its_own_list_of_consent_tools():
                 if len(words & set(consent_tools.TOOLS)) >= 2:
                     copies.append(f'{path.relative_to(ROOT)}:{line} {name}')
     assert copies == [], 'derive from tracker.consent_tools.TOOLS'
+
+
+def test_every_storage_name_the_tag_uses_is_in_the_list_of_names():
+    """The checkout pixel reads the store's storage ahead (it cannot list it: tracker/sandbox.py)
+    from `keys.NAMES`: a name used but left out of the list would read as empty there."""
+    used = set()
+    for path in sorted((ROOT / 'tracker').glob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Call) and node.args:
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, 'id', '')
+                given = node.args[-1] if name == 'storage_key' else node.args[0] if name in ('_read', '_write') else None
+                if isinstance(given, ast.Constant) and isinstance(given.value, str):
+                    used.add(given.value)
+    assert used and used <= set(keys.NAMES), f'not in tracker/keys.NAMES: {sorted(used - set(keys.NAMES))}'
+    assert {'uid', 'basket', 'orders', 'source', 'retry'} <= used, 'the scan finds the names'

@@ -32,7 +32,7 @@ import pytest
 
 TRACKER = Path(__file__).resolve().parents[2] / 'tracker'
 MODULES = sorted(p for p in TRACKER.glob('*.py') if p.name != '__init__.py')
-EDGE_MODULES = {'browser', 'browser_hooks', 'overlay', 'main', 'debug_main'}
+EDGE_MODULES = {'browser', 'browser_hooks', 'overlay', 'main', 'debug_main', 'pixel_main'}
 DEBUG_MODULES = {'overlay', 'doctor', 'debug_view', 'debug_main'}
 BROWSER_GLOBALS = {'window', 'document', 'navigator', 'localStorage', 'sessionStorage', 'console', 'location'}
 ALLOWED_BUILTINS = {'len', 'range', 'True', 'False', 'None', '__new__', '__pragma__', '__typeof__'}
