@@ -74,13 +74,13 @@ class SandboxEnv:
         self._done = done
         self._env.set_timer(lambda: self._primed(False), PRIME_TIMEOUT_MS)
         for name in cookie_names:
-            self._read('cookie', name)
+            self._ask('cookie', name)
         for key in self._fixed:
-            self._read('item', key)
-        self._read('item', self._index_key)
+            self._ask('item', key)
+        self._ask('item', self._index_key)
         self._answered()
 
-    def _read(self, kind, name):
+    def _ask(self, kind, name):
         self._waiting = self._waiting + 1
         try:
             self._shop[kind](name).then(lambda value: self._got(kind, name, value),
@@ -108,7 +108,7 @@ class SandboxEnv:
         for key in found if prims.is_list(found) else []:
             if prims.is_string(key) and prims.starts_with(key, self._prefix) and prims.find_item(self._pixel_keys, key) < 0:
                 prims.append(self._pixel_keys, key)
-                self._read('item', key)
+                self._ask('item', key)
 
     def _answered(self):
         self._waiting = self._waiting - 1

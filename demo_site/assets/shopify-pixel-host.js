@@ -98,7 +98,7 @@
   frame.id = "web-pixel";
   frame.hidden = true;
   frame.srcdoc = "<script>(" + standIn.toString() + ")(" + JSON.stringify(config.init).replace(/</g, "\\u003c") +
-    ");<\/script><script src=\"" + location.origin + config.pixel + "\"><\/script>";
+    ");<\/script><script src=\"" + new URL(config.pixel, location.href).href + "\"><\/script>";
   document.body.appendChild(frame);
 
   (config.onLoad || []).forEach(function (event) { publish(event.name, event.data); });

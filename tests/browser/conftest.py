@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = 'shop'
 # A `custom` platform account without consent or forms: its tag is the core bundle.
 CORE_ACCOUNT = 'core'
+# A Shopify account: its checkout pixel (`<account>.shopify-pixel.js`) is stamped from the core pixel.
+SHOPIFY_ACCOUNT = 'shopify'
 _page_numbers = itertools.count(1)
 
 
@@ -96,7 +98,10 @@ def stack(tmp_path_factory):
         'consent_tool = "onetrust"\nconsent_category = "C0004"\n\n'
         f'[accounts.gcm]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nconsent = "required"\n'
         'consent_tool = "gcm"\nconsent_category = "analytics_storage"\n\n'
-        f'[accounts.{CORE_ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nplatform = "custom"\n'
+        f'[accounts.{CORE_ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["*"]\nplatform = "custom"\n\n'
+        # Its checkout pixel posts from a sandbox (`Origin: null`): taken although it lists one origin.
+        f'[accounts.{SHOPIFY_ACCOUNT}]\ncollector_url = "{proxy.url}"\norigins = ["http://allowed.example"]\n'
+        'platform = "shopify"\n'
     )
     # Every account's tag from the full bundle, but the `custom` account's from the core one.
     collector = CollectorProcess(workdir, accounts, port=port, generic=full_and_core_bundles(workdir / 'generic'))

@@ -1,17 +1,20 @@
 """Browser scenarios written once and run in every engine (tests/engines/drivers.py): the
 documented flow, a reload within the session, leaving a page right after an event, the overlay
 and its click-to-console, a 503 with Retry-After, the visitor cookie's attributes, and the
-store's page left as it was."""
+store's page left as it was; the Shopify checkout pixel in its sandboxed iframe."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
-from tests.browser.conftest import CORE_ACCOUNT
+from tests.browser.conftest import CORE_ACCOUNT, SHOPIFY_ACCOUNT
 from tests.browser.test_overlay import click_row
 from tests.browser.test_tag_load import SNAPSHOT
 from tests.engines.conftest import HOOKS_TAG
 from tests.support.overlay import overlay_lines
+from tracker.checkout import order_event_id
 
 FLOW = ('<script>ometria.init("product", {pid: "P1"}, "uk"); ometria.identify("dev@example.com");'
         'var b = new ometria.Basket(); b.setId("B1").setTotal(10, "GBP").addLineItem("P1", 1, 10);'
@@ -170,3 +173,38 @@ def test_the_core_set_leaves_signup_forms_to_the_store(shop, engine):
     engine.evaluate(SIGN_UP)
     events = shop.wait_events(mark, 1, account=CORE_ACCOUNT, settle=1.5)
     assert [e['type'] for e in events] == ['pageview']
+
+
+PIXEL_HOST = (Path(__file__).resolve().parents[2] / 'demo_site' / 'assets' / 'shopify-pixel-host.js').read_text()
+
+
+def test_the_shopify_checkout_pixel_records_a_purchase_from_its_sandbox(shop, engine):
+    """The compiled checkout pixel in an `<iframe sandbox="allow-scripts">` (an opaque origin: its
+    requests say `Origin: null`, which only a Shopify account takes), run by the demo's stand-in
+    for Shopify's pixel host: its state through the asynchronous `browser.cookie` and
+    `browser.localStorage` (on the top page's), four customer events in, the checkout recorded,
+    the visitor cookie written on the store's page."""
+    shop.store.add('/shopify-pixel-host.js', PIXEL_HOST, content_type='text/javascript')
+    # An order of its own in each engine: the collector stores an order's transaction once.
+    order = str(time.time_ns())
+    checkout = {'token': 't1', 'email': 'pixel@example.com', 'attributes': [],
+                'totalPrice': {'amount': 12.5, 'currencyCode': 'GBP'}, 'order': {'id': f'gid://shopify/Order/{order}'},
+                'lineItems': [{'quantity': 1, 'variant': {'id': '91', 'price': {'amount': 12.5}, 'product': {'id': '9'}}}]}
+    config = {'pixel': f'{shop.collector.url}/tags/{SHOPIFY_ACCOUNT}.shopify-pixel.js', 'checkout': checkout,
+              'init': {'data': {'customer': None, 'cart': None}, 'customerPrivacy': {'marketingAllowed': True}},
+              'onLoad': [{'name': name, 'data': {} if name == 'page_viewed' else {'checkout': checkout}}
+                         for name in ('page_viewed', 'checkout_started', 'checkout_contact_info_submitted',
+                                      'checkout_completed')]}
+    settings = json.dumps(config).replace('<', '\\u003c')
+    body = (f'<script type="application/json" id="shopify-pixel">{settings}</script>'
+            '<script src="/shopify-pixel-host.js"></script>')
+    mark = shop.mark(SHOPIFY_ACCOUNT)
+    engine.goto(shop.page(head=HOOKS_TAG, body=body, tag='none', path='/checkouts/cn/t1/information'))
+    events = shop.wait_events(mark, 6, SHOPIFY_ACCOUNT)
+    assert [(e['type'], e.get('page_type') or e.get('stage') or e.get('email') or e.get('order_id'))
+            for e in events] == [('pageview', 'checkout'), ('setbasket', None), ('checkout', 'checkout'),
+                                 ('checkout', 'contact'), ('identify', 'pixel@example.com'), ('transaction', order)]
+    assert events[-1]['id'] == order_event_id(SHOPIFY_ACCOUNT, order)
+    assert events[1]['basket']['url'].endswith('/cart/91:1')
+    assert len({e['cid'] for e in events}) == 1
+    assert f"cid={events[0]['cid']}" in visitor_cookie(engine)['value']

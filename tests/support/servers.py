@@ -36,11 +36,13 @@ API_TOKEN = 'test-read-token-0123'
 # What `make` builds before the tests run (the full bundle; every other file beside it).
 GENERIC = ROOT / 'dist' / 'generic' / 'ometria.js'
 # The bundles of two feature sets: every feature, and none (with their twins, and the debug module).
-FULL_AND_CORE = ('ometria.js', 'ometria.journal.js', 'ometria.core.js', 'ometria.core.journal.js', 'ometria.debug.js')
+FULL_AND_CORE = ('ometria.js', 'ometria.journal.js', 'ometria.core.js', 'ometria.core.journal.js', 'ometria.debug.js',
+                 'ometria.core.pixel.js')
 
 
 def full_and_core_bundles(folder: Path) -> Path:
-    """A generic folder holding only the full and the core feature sets (copied from dist/generic):
+    """A generic folder holding only the full and the core feature sets (copied from dist/generic;
+    and the core checkout pixel, which `make` builds for the repository's Shopify demo account):
     a collector serving it stamps a `custom` account from the core bundle and every other
     account from the full one (its own set is not built), so that tests run both. Returns the
     full bundle's path, for `CollectorProcess(generic=...)`."""
