@@ -230,6 +230,12 @@ class SandboxEnv:
             pass
 
     def _write_index(self):
+        # A key listed but gone (a storefront page's tag took up that outbox) leaves the list here.
+        kept = []
+        for key in self._pixel_keys:
+            if prims.has_key(self._items, key):
+                prims.append(kept, key)
+        self._pixel_keys = kept
         if len(self._pixel_keys) > 0:
             self._items[self._index_key] = prims.to_json(self._pixel_keys)
             self._write_item(self._index_key, self._items[self._index_key])

@@ -243,3 +243,24 @@ def test_an_automated_browsers_checkout_is_marked():
     the_pixel, env, _ = open_pixel(browser, automated=True)
     buy(the_pixel, env)
     assert all(e.get('automated') for e in delivered_events(browser))
+
+
+def test_a_storefront_page_takes_up_a_left_pixel_outbox_and_the_list_forgets_it():
+    """The storefront tag lists storage: it takes up the pixel's outbox once its lease ran out (it
+    is the store's storage, shared); the pixel's list of its keys then drops the key."""
+    browser = Browser()
+    browser.answer = 503
+    the_pixel, env, _ = open_pixel(browser)
+    buy(the_pixel, env)
+    the_pixel.left()
+    env.run()
+    browser.answer = 204
+    browser.now += 120_000
+    storefront_visit(browser)
+    assert [e['type'] for e in delivered_events(browser)].count('transaction') == 1
+    index = keys.storage_key(SETTINGS['account_id'], keys.PIXEL_INDEX)
+    assert index in browser.storage, 'still listed: only the pixel writes its list'
+    again, env2, _ = open_pixel(browser)
+    again.receive(shopify_event('page_viewed', CHECKOUT, event_id='later'))
+    env2.advance(5000)
+    assert index not in browser.storage and not [k for k in browser.storage if ':q:' in k]
