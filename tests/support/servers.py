@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import shutil
 import socket
 import ssl
@@ -52,10 +53,28 @@ def full_and_core_bundles(folder: Path) -> Path:
     return folder / 'ometria.js'
 
 
+def ephemeral_ports_start() -> int:
+    """The first port the kernel hands out for port 0 and for client connections (Linux)."""
+    try:
+        return int(Path('/proc/sys/net/ipv4/ip_local_port_range').read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    """A free port for a server that binds it later (a collector process, whose accounts name it).
+    Taken at random below the kernel's ephemeral range: a port from there (port 0) could meanwhile
+    become another server's port 0 or a client connection's own end, and the server then fails with
+    EADDRINUSE (a CI run lost a session's whole browser stack to that)."""
+    top = ephemeral_ports_start()
+    while True:
+        port = top - 1 - secrets.randbelow(min(12000, top - 1025))
+        with socket.socket() as sock:
+            try:
+                sock.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+            return port
 
 
 def self_signed_certificate(folder: Path, host: str) -> tuple[Path, Path]:
