@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.servers import WebhookReceiver
+
 ENGINES = ('sqlite', 'postgresql')
 
 
@@ -21,3 +23,11 @@ def new_db(engine, request):
     if engine == 'sqlite':
         return lambda: None
     return request.getfixturevalue('postgres').database
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver for the triggers of one test (tests/support/servers.WebhookReceiver)."""
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()

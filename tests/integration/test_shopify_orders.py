@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.test_triggers import SECRET, basket_event, sessions, triggers, visit
 from tests.support.contract import event
-from tests.support.servers import CollectorProcess, WebhookReceiver, free_port, http_json, wait_for
+from tests.support.servers import CollectorProcess, free_port, http_json, wait_for
 
 SHOPIFY_SECRET = 'shopify-webhook-secret-0123456789abcdef'
 SESSION_TIMEOUT_S = 1.0
@@ -29,13 +29,6 @@ def accounts_for(port: int, hook: str) -> str:
             f'platform = "shopify"\nshopify_webhook_secret = "{SHOPIFY_SECRET}"\n'
             f'webhook_url = "{hook}"\nwebhook_secret = "{SECRET}"\n'
             f'[accounts.plain]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["*"]\n')
-
-
-@pytest.fixture
-def receiver():
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.support.contract import SHOPPER_HEADERS, body, event, human
 from tests.support.servers import API_TOKEN, CollectorProcess, WebhookReceiver, free_port, http_json, wait_for
@@ -39,13 +38,6 @@ def accounts_for(port: int, hook: str, dead_hook: str = 'http://127.0.0.1:9/hook
             f'webhook_url = "{hook}"\nwebhook_secret = "{SECRET}"\n'
             f'[accounts.dead]\ncollector_url = "http://127.0.0.1:{port}/collect"\norigins = ["*"]\n'
             f'webhook_url = "{dead_hook}"\nwebhook_secret = "{SECRET}"\n')
-
-
-@pytest.fixture
-def receiver():
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
 
 
 def start(tmp_path, new_db, hook: WebhookReceiver, *extra: str, dead_hook: str = 'http://127.0.0.1:9/hook'):

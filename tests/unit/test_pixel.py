@@ -219,17 +219,26 @@ def test_when_the_store_never_answers_events_still_go_and_nothing_is_overwritten
     assert shop.writes == [] and browser.cookies['ometria'] == 'cid=c0ffee00-0000-4000-8000-000000000009'
 
 
-def test_events_the_collector_did_not_take_wait_in_the_stores_storage_for_the_next_frame():
+INDEX = keys.storage_key(SETTINGS['account_id'], keys.PIXEL_INDEX)
+
+
+def bought_while_the_collector_was_down() -> Browser:
+    """A browser whose checkout pixel recorded a purchase the collector answered 503 to, the frame
+    gone since (past its outbox's lease), the collector taking events again."""
     browser = Browser()
     browser.answer = 503
     the_pixel, env, _ = open_pixel(browser)
     buy(the_pixel, env)
     the_pixel.left()
     env.run()
-    index = keys.storage_key(SETTINGS['account_id'], keys.PIXEL_INDEX)
-    assert index in browser.storage, "the pixel's outbox is listed, since storage cannot be listed"
     browser.answer = 204
-    browser.now += 120_000  # past the outbox's lease: the frame is gone
+    browser.now += 120_000
+    return browser
+
+
+def test_events_the_collector_did_not_take_wait_in_the_stores_storage_for_the_next_frame():
+    browser = bought_while_the_collector_was_down()
+    assert INDEX in browser.storage, "the pixel's outbox is listed, since storage cannot be listed"
     the_next, env2, _ = open_pixel(browser)
     the_next.receive(shopify_event('page_viewed', CHECKOUT, event_id='next-page'))
     env2.advance(5000)
@@ -248,19 +257,11 @@ def test_an_automated_browsers_checkout_is_marked():
 def test_a_storefront_page_takes_up_a_left_pixel_outbox_and_the_list_forgets_it():
     """The storefront tag lists storage: it takes up the pixel's outbox once its lease ran out (it
     is the store's storage, shared); the pixel's list of its keys then drops the key."""
-    browser = Browser()
-    browser.answer = 503
-    the_pixel, env, _ = open_pixel(browser)
-    buy(the_pixel, env)
-    the_pixel.left()
-    env.run()
-    browser.answer = 204
-    browser.now += 120_000
+    browser = bought_while_the_collector_was_down()
     storefront_visit(browser)
     assert [e['type'] for e in delivered_events(browser)].count('transaction') == 1
-    index = keys.storage_key(SETTINGS['account_id'], keys.PIXEL_INDEX)
-    assert index in browser.storage, 'still listed: only the pixel writes its list'
+    assert INDEX in browser.storage, 'still listed: only the pixel writes its list'
     again, env2, _ = open_pixel(browser)
     again.receive(shopify_event('page_viewed', CHECKOUT, event_id='later'))
     env2.advance(5000)
-    assert index not in browser.storage and not [k for k in browser.storage if ':q:' in k]
+    assert INDEX not in browser.storage and not [k for k in browser.storage if ':q:' in k]
