@@ -46,13 +46,9 @@ PIXEL_SOURCE = 'shopify_pixel'
 def plain_id(value):
     """An id as text: a Shopify `gid://shopify/<Type>/<n>` as its `<n>`, a number as JavaScript
     writes it, other text as it is; None for anything else."""
-    if prims.is_number(value) and prims.is_finite(value):
-        return prims.number_text(value)
-    if not prims.is_string(value):
-        return None
-    if prims.starts_with(value, 'gid://'):
+    if prims.is_string(value) and prims.starts_with(value, 'gid://'):
         return prims.substring(value, prims.last_find(value, '/') + 1, None)
-    return value
+    return shopify.id_text(value)
 
 
 def page_type_of(href):
@@ -93,7 +89,7 @@ def basket_of(checkout, href):
     total = prims.read_key(checkout, 'totalPrice')
     return {'id': plain_id(prims.read_key(checkout, 'token')), 'total': _amount(total),
             'currency': prims.read_key(total, 'currencyCode'), 'items': items,
-            'url': urls.origin_of(href) + '/cart/' + prims.join(links, ',') if len(links) > 0 else None}
+            'url': shopify.cart_url(urls.origin_of(href), links)}
 
 
 def visitor_of(attributes):

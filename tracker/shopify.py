@@ -57,11 +57,17 @@ def _units(cents):
     return cents / CENTS_PER_UNIT if prims.is_finite(cents) else None
 
 
-def _text(value):
+def id_text(value):
     """An id as text: a string as it is, a finite number as JavaScript writes it; else None."""
     if prims.is_string(value):
         return value
     return prims.number_text(value) if prims.is_finite(value) else None
+
+
+def cart_url(origin, links):
+    """The cart permalink `<origin>/cart/<variant>:<quantity>,...` of `links` (each
+    `<variant>:<quantity>`), which rebuilds the cart on any device; None without a line."""
+    return origin + '/cart/' + prims.join(links, ',') if len(links) > 0 else None
 
 
 def _page_type(template):
@@ -81,13 +87,13 @@ def _basket(raw, origin, ns):
         if prims.is_list(line) and len(line) >= 4:
             prims.append(items, {'product_id': ns(line[0]), 'variant_id': line[1], 'quantity': line[2],
                                  'price': _units(line[3])})
-            variant = _text(line[1])
-            quantity = _text(line[2])
+            variant = id_text(line[1])
+            quantity = id_text(line[2])
             if variant != None and quantity != None:
                 prims.append(links, variant + ':' + quantity)
     return {'id': None, 'total': _units(prims.read_key(raw, 'cart_total')),
             'currency': prims.read_key(raw, 'shop_currency'), 'items': items,
-            'url': origin + '/cart/' + prims.join(links, ',') if len(links) > 0 else None}
+            'url': cart_url(origin, links)}
 
 
 def read_shop(raw, href):
@@ -97,7 +103,7 @@ def read_shop(raw, href):
     namespace = prims.read_key(raw, 'namespace')
 
     def ns(value):
-        text = _text(value)
+        text = id_text(value)
         if prims.is_string(namespace) and len(namespace) > 0 and text != None:
             return namespace + text
         return value
