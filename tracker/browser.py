@@ -3,23 +3,29 @@ debug module) that touch `window`, `document` or `navigator`. It builds the `env
 run on: the environment itself (time, ids, cookies, storage, transport, timers). What a page's
 own code offers the tag (its data layer, consent tool, forms, hooks): `browser_hooks.py`.
 
-`BrowserEnv(target)` has these methods (`tests/unit/fakes.FakeEnv` has the same, for CPython; a
+`BrowserEnv(store)` has these methods (`tests/unit/fakes.FakeEnv` has the same, for CPython; a
 test compares the two):
 - time and chance: `now_ms()`, `random()`, `new_uuid()` / `new_id()` (UUID v4 from
   `crypto.getRandomValues`, `Math.random` where it is missing);
 - where the page is: `href()`, `host()`, `referrer()`;
 - the visitor cookie: `read_cookie(name)`, `write_cookie(name, value, max_age_s, domain)`;
 - storage: `store_get(key)`, `store_set(key, text) -> bool`, `store_remove(key)`, `store_keys()`:
-  `localStorage` where it works, else (private mode, sandboxed frames, a full quota, a getter
-  that throws) an in-memory map for the page's life;
+  the store's storage where it works, else (private mode, sandboxed frames, a full quota, a
+  getter that throws) an in-memory map for the page's life;
 - transport: `send(url, body, done)` (a keepalive `text/plain` fetch with a timeout; `done(status,
   retry_after)` gets 0 on a network error or timeout) and `beacon(url, body)`;
 - timers: `set_timer(callback, ms)`, `clear_timer(handle)`;
 - consent: `hold()` (from now on cookies and storage live in the page's memory only: nothing is
-  read from or written to the browser's), `release()` (write what was held, and use the browser's
+  read from or written to the store's), `release()` (write what was held, and use the store's
   again), `drop_held()` (forget what was held), `erase(prefix, cookie_names, domain)` (delete
   storage keys and cookies, held or not), `write_necessary_cookie(name, value, max_age_s)` (a
   cookie that is written even while held: the consent choice, the debug switch).
+
+`store`: where the page is and where the visitor's state is kept, with the methods `href()`,
+`host()`, `referrer()`, `read_cookie(name)`, `write_cookie(name, value, max_age_s, domain)` and
+`storage()` (an object with `localStorage`'s `getItem`, `setItem` and `removeItem`, or None) and
+`storage_keys()` (the keys it holds): `DocumentStore` on a store's page (its first-party cookies and `localStorage`),
+`sandbox.ShopifyStore` in Shopify's pixel sandbox (the top page's, through Shopify's API).
 
 Every call is wrapped: whatever the browser throws stays here. Callbacks handed to the browser
 are wrapped so that a failure inside the tag never reaches the page.
@@ -38,7 +44,7 @@ def __new__(value):
     return value
 # __pragma__ ('noskip')
 
-from tracker import events, forms, keys, prims
+from tracker import cookies, events, forms, keys, prims
 
 REQUEST_TIMEOUT_MS = 10 * 1000
 # How long a failed request waits before it counts as failed (see `send`).
@@ -142,14 +148,70 @@ def post(url, body, signal):
     return window.fetch(url, options)
 
 
-class BrowserEnv:
-    """The env of the pure modules, in this browser. See the module docstring."""
+class DocumentStore:
+    """The `store` of `BrowserEnv` on a store's page: its address, its first-party cookies and
+    its `localStorage` (see the module docstring)."""
 
     def __init__(self):
         # Probed on first use, not here: a prerendered page builds its tag before it is shown,
         # and writes nothing until then (main.py).
         self._unprobed = True
         self._local = None
+
+    def href(self):
+        return page_value(lambda: window.location.href)
+
+    def host(self):
+        return page_value(lambda: window.location.hostname)
+
+    def referrer(self):
+        return page_value(lambda: window.document.referrer)
+
+    def read_cookie(self, name):
+        return read_cookie_now(name)
+
+    def write_cookie(self, name, value, max_age_s, domain):
+        """Set the first-party cookie `name` (Path=/, SameSite=Lax, Secure on https). With a
+        `domain` that the browser refuses, the cookie is written for the host alone. A `max_age_s`
+        of 0 deletes it."""
+        try:
+            secure = window.location.protocol == 'https:'
+            if domain != None:
+                window.document.cookie = cookies.cookie_text(name, value, max_age_s, secure, domain)
+                if max_age_s == 0 or read_cookie_now(name) == value:
+                    return
+            window.document.cookie = cookies.cookie_text(name, value, max_age_s, secure, None)
+        except:
+            pass
+
+    def storage(self):
+        """`localStorage` when it can be written (probed once), else None."""
+        if self._unprobed:
+            self._unprobed = False
+            self._local = local_storage()
+        return self._local
+
+    def storage_keys(self):
+        """The keys in `storage()` (none when it is None or throws)."""
+        found = []
+        local = self.storage()
+        if local != None:
+            try:
+                count = local.length
+                for index in range(count):
+                    key = local.key(index)
+                    if prims.is_string(key):
+                        prims.append(found, key)
+            except:
+                pass
+        return found
+
+
+class BrowserEnv:
+    """The env of the pure modules, in this browser, over `store`. See the module docstring."""
+
+    def __init__(self, store):
+        self._store = store
         self._memory = {}
         self._held = False
         self._cookies = {}
@@ -178,24 +240,23 @@ class BrowserEnv:
         return self.new_uuid()
 
     def href(self):
-        return page_value(lambda: window.location.href)
+        return self._store.href()
 
     def host(self):
-        return page_value(lambda: window.location.hostname)
+        return self._store.host()
 
     def referrer(self):
-        return page_value(lambda: window.document.referrer)
+        return self._store.referrer()
 
     def read_cookie(self, name):
         """The value of the first-party cookie `name`, or None (also when cookies are blocked)."""
         if self._held:
             return self._cookies[name][0] if prims.has_key(self._cookies, name) else None
-        return read_cookie_now(name)
+        return self._store.read_cookie(name)
 
     def write_cookie(self, name, value, max_age_s, domain):
-        """Set the first-party cookie `name` (Path=/, SameSite=Lax, Secure on https). With a
-        `domain` that the browser refuses, the cookie is written for the host alone. A `max_age_s`
-        of 0 deletes it."""
+        """Set the cookie `name` in the store (`DocumentStore.write_cookie`), or, while held, in
+        memory. A `max_age_s` of 0 deletes it."""
         if self._held:
             if max_age_s == 0:
                 prims.delete_key(self._cookies, name)
@@ -206,23 +267,11 @@ class BrowserEnv:
 
     def write_necessary_cookie(self, name, value, max_age_s, domain):
         """`write_cookie`, even while held."""
-        try:
-            secure = '; Secure' if window.location.protocol == 'https:' else ''
-            base = name + '=' + value + '; Max-Age=' + prims.number_text(max_age_s) + '; Path=/; SameSite=Lax' + secure
-            if domain != None:
-                window.document.cookie = base + '; Domain=' + domain
-                if max_age_s == 0 or read_cookie_now(name) == value:
-                    return
-            window.document.cookie = base
-        except:
-            pass
+        self._store.write_cookie(name, value, max_age_s, domain)
 
     def _storage(self):
-        """`localStorage`, or None when it cannot be used or cookies and storage are held."""
-        if self._unprobed:
-            self._unprobed = False
-            self._local = local_storage()
-        return None if self._held else self._local
+        """The store's storage, or None when it cannot be used or cookies and storage are held."""
+        return None if self._held else self._store.storage()
 
     def store_get(self, key):
         if prims.has_key(self._memory, key):
@@ -259,16 +308,10 @@ class BrowserEnv:
 
     def store_keys(self):
         found = prims.keys_of(self._memory)
-        local = self._storage()
-        if local != None:
-            try:
-                count = local.length
-                for index in range(count):
-                    key = local.key(index)
-                    if prims.is_string(key) and not prims.has_key(self._memory, key):
-                        prims.append(found, key)
-            except:
-                pass
+        if self._storage() != None:
+            for key in self._store.storage_keys():
+                if not prims.has_key(self._memory, key):
+                    prims.append(found, key)
         return found
 
     def send(self, url, body, done):

@@ -212,7 +212,7 @@ def start():
         # A twin runs only where a tag handed over to it.
         return
     target = public_object(existing)
-    env = browser.BrowserEnv()
+    env = browser.BrowserEnv(browser.DocumentStore())
     # The twin runs on a page already shown (its tag waited).
     preview = not features.JOURNAL and browser.page_value(lambda: window.navigator.loadPurpose) == 'preview'
     unseen = preview or not features.JOURNAL and browser.page_value(lambda: window.document.prerendering) == True

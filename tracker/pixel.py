@@ -1,15 +1,16 @@
 """The Shopify checkout pixel: the tag where Shopify runs no theme script (checkout, thank-you and
 order status pages), fed by Shopify's customer events instead of a store's calls.
 
-`Pixel(env, hooks, settings, shop_init, page_journal)`: `env` a `sandbox.SandboxEnv` (the store's
-cookies and storage through the pixel API), `hooks` a `PixelHooks`, `settings` the account's (as
-the tag's, `page.py`), `shop_init` Shopify's `init` snapshot, `page_journal` None (the pixel is
-built without the journal: the sandbox shows no overlay) or a journal under CPython. `receive(event)` takes each Shopify event
+`Pixel(env, store, hooks, settings, shop_init, page_journal)`: `env` the tag's env over `store`, a
+`sandbox.ShopifyStore` (the store's cookies and storage through the pixel API), `hooks` a
+`PixelHooks`, `settings` the account's (as the tag's, `page.py`), `shop_init` Shopify's `init`
+snapshot, `page_journal` None (the pixel is built without the journal: the sandbox shows no
+overlay) or a journal under CPython. `receive(event)` takes each Shopify event
 (`checkout.calls_for` says what it records); `consent_collected(event)` each
 `visitorConsentCollected`; `left()`, `hidden()`, `shown()`, `online()` the frame's lifecycle.
 
 - Nothing happens on storefront pages (the theme's tag is there): the first event that records
-  something reads the store's state (`SandboxEnv.prime`), meanwhile the events wait, then the tag
+  something reads the store's state (`ShopifyStore.prime`), meanwhile the events wait, then the tag
   starts (`page.Page`, with no data layer, forms or page hooks) and records them in order.
 - The same visitor as the storefront tag: the `ometria` cookie; a shopper without it (cleared,
   another domain) is the visitor the cart carries (`_ometria_cid`: Shopify's `init.data.cart`, else
@@ -93,8 +94,9 @@ def cookie_names():
 class Pixel:
     """The checkout pixel; see the module docstring."""
 
-    def __init__(self, env, hooks, settings, shop_init, page_journal):
+    def __init__(self, env, store, hooks, settings, shop_init, page_journal):
         self._env = env
+        self._store = store
         self._journal = page_journal
         self._hooks = hooks
         self._settings = settings
@@ -127,13 +129,15 @@ class Pixel:
                                                          'attributes'))
             if cid != None:
                 fallbacks[session.COOKIE_NAME] = session.format_cookie_value({'cid': cid}, ['cid'])
-            self._env.prime(cookie_names(), fallbacks, lambda complete: self._start())
+            env = self._env
+            self._store.prime(cookie_names(), fallbacks, lambda callback, ms: env.set_timer(callback, ms),
+                              lambda complete: self._start())
         prims.append(self._waiting, [event, calls])
 
     def _locate(self, event):
         where = prims.read_key(prims.read_key(event, 'context'), 'document')
         referrer = prims.read_key(where, 'referrer')
-        self._env.locate(checkout.href_of(event), referrer if prims.is_string(referrer) else '')
+        self._store.locate(checkout.href_of(event), referrer if prims.is_string(referrer) else '')
 
     def _start(self):
         self._locate(self._waiting[0][0])

@@ -8,8 +8,8 @@ customer privacy flags) and `customerPrivacy` (consent changes). Outside a pixel
 `analytics`) the file does nothing.
 
 This module reads that API (as free names: Shopify passes them in scope, not on `window`), makes
-the pixel's env (`sandbox.SandboxEnv` over Shopify's storage API and a `browser.BrowserEnv` for
-time, ids, transport and timers) and hands every standard event to `pixel.Pixel`; the frame's
+the pixel's env (the tag's `browser.BrowserEnv` over a `sandbox.ShopifyStore`: Shopify's storage
+API in place of the frame's own cookies and storage) and hands every standard event to `pixel.Pixel`; the frame's
 own lifecycle events (it lives as long as the page) to its handlers. Nothing escapes to the page.
 """
 
@@ -42,7 +42,7 @@ def shopify_api():
 
 
 def shop_storage(shop):
-    """Shopify's `browser` as `sandbox.SandboxEnv` takes it: five functions (promises in, promises
+    """Shopify's `browser` as `sandbox.ShopifyStore` takes it: five functions (promises in, promises
     out; `get` is written in JavaScript, a name Transcrypt would rename)."""
     return {
         'cookie': lambda cookie: __pragma__('js', '{}', 'shop.cookie.get (cookie)'),
@@ -57,9 +57,9 @@ def start():
     api = shopify_api()
     if api == None:
         return
-    env = sandbox.SandboxEnv(shop_storage(api['browser']), web.BrowserEnv(), config.ACCOUNT_ID)
+    store = sandbox.ShopifyStore(shop_storage(api['browser']), config.ACCOUNT_ID)
     hooks = pixel.PixelHooks(browser_hooks.automated_browser(), browser_hooks.gpc_on())
-    checkout_pixel = pixel.Pixel(env, hooks, config.account_settings(), api['init'], None)
+    checkout_pixel = pixel.Pixel(web.BrowserEnv(store), store, hooks, config.account_settings(), api['init'], None)
     api['analytics'].subscribe(EVENTS, web.quiet_listener(lambda event: checkout_pixel.receive(event)))
     privacy = api['customerPrivacy']
     if privacy != None:

@@ -42,16 +42,72 @@ class Browser:
         return str(uuid.UUID(int=self.uuid_counter, version=4))
 
 
+class FakeStorage:
+    """`localStorage`'s face over a dict (`browser.storage`)."""
+
+    def __init__(self, items: dict):
+        self.items = items
+
+    def getItem(self, key):  # localStorage's name
+        return self.items.get(key)
+
+    def setItem(self, key, text):  # localStorage's name
+        self.items[key] = text
+
+    def removeItem(self, key):  # localStorage's name
+        self.items.pop(key, None)
+
+
+
+class FakeDocument:
+    """The `store` of a page in `browser` (as `tracker.browser.DocumentStore`: a test holds the two
+    to the same names): where the page is (`page`: its 'href', 'referrer'), the cookie jar (every
+    write recorded; `cookies_blocked`: nothing read or kept) and storage (`storage_broken`: none)."""
+
+    def __init__(self, browser: Browser, page: dict):
+        self.browser = browser
+        self.page = page
+
+    def href(self):
+        return self.page['href']
+
+    def host(self):
+        return self.page['href'].split('/')[2].split(':')[0]
+
+    def referrer(self):
+        return self.page['referrer']
+
+    def read_cookie(self, name):
+        return None if self.browser.cookies_blocked else self.browser.cookies.get(name)
+
+    def write_cookie(self, name, value, max_age_s, domain):
+        self.browser.cookie_writes.append((name, value, max_age_s, domain))
+        if self.browser.cookies_blocked:
+            return
+        if max_age_s == 0:
+            self.browser.cookies.pop(name, None)
+        else:
+            self.browser.cookies[name] = value
+
+    def storage(self):
+        return None if self.browser.storage_broken else FakeStorage(self.browser.storage)
+
+    def storage_keys(self):
+        return [] if self.browser.storage_broken else list(self.browser.storage)
+
+
 class FakeEnv:
     """The env of one page in `browser`, with the methods of `tracker.browser.BrowserEnv` (a test
-    holds the two to the same names). Timers run only when `run()` / `advance()` say so."""
+    holds the two to the same names), over `store` (a `FakeDocument` of the page by default; the
+    checkout pixel's `sandbox.ShopifyStore`). Timers run only when `run()` / `advance()` say so."""
 
-    def __init__(self, browser: Browser, href: str = 'https://www.shop.test/', referrer: str = ''):
+    def __init__(self, browser: Browser, href: str = 'https://www.shop.test/', referrer: str = '', store=None):
         self.browser = browser
         self.timers: list[tuple[float, int, object]] = []
         self.timer_seq = 0
         self.memory: dict = {}
         self.page = {'href': href, 'referrer': referrer}
+        self.store = store if store is not None else FakeDocument(browser, self.page)
         self.held = False
         self.held_cookies: dict = {}
 
@@ -70,21 +126,19 @@ class FakeEnv:
 
     # the page
     def href(self):
-        return self.page['href']
+        return self.store.href()
 
     def host(self):
-        return self.page['href'].split('/')[2].split(':')[0]
+        return self.store.host()
 
     def referrer(self):
-        return self.page['referrer']
+        return self.store.referrer()
 
     # cookies
     def read_cookie(self, name):
         if self.held:
             return self.held_cookies.get(name, (None,))[0]
-        if self.browser.cookies_blocked:
-            return None
-        return self.browser.cookies.get(name)
+        return self.store.read_cookie(name)
 
     def write_cookie(self, name, value, max_age_s, domain):
         if self.held:
@@ -96,37 +150,37 @@ class FakeEnv:
         self.write_necessary_cookie(name, value, max_age_s, domain)
 
     def write_necessary_cookie(self, name, value, max_age_s, domain):
-        self.browser.cookie_writes.append((name, value, max_age_s, domain))
-        if self.browser.cookies_blocked:
-            return
-        if max_age_s == 0:
-            self.browser.cookies.pop(name, None)
-        else:
-            self.browser.cookies[name] = value
+        self.store.write_cookie(name, value, max_age_s, domain)
 
     # storage (falls back to memory like browser.BrowserEnv)
+    def _storage(self):
+        return None if self.held else self.store.storage()
+
     def store_get(self, key):
         if key in self.memory:
             return self.memory[key]
-        return None if self.browser.storage_broken or self.held else self.browser.storage.get(key)
+        local = self._storage()
+        return local.getItem(key) if local is not None else None
 
     def store_set(self, key, text):
-        if self.browser.storage_broken or self.held:
+        local = self._storage()
+        if local is None:
             self.memory[key] = text
             return False
-        self.browser.storage[key] = text
+        local.setItem(key, text)
         self.memory.pop(key, None)
         return True
 
     def store_remove(self, key):
         self.memory.pop(key, None)
-        if not self.browser.storage_broken and not self.held:
-            self.browser.storage.pop(key, None)
+        local = self._storage()
+        if local is not None:
+            local.removeItem(key)
 
     def store_keys(self):
         keys = list(self.memory)
-        if not self.browser.storage_broken and not self.held:
-            keys += [k for k in self.browser.storage if k not in self.memory]
+        if self._storage() is not None:
+            keys += [key for key in self.store.storage_keys() if key not in self.memory]
         return keys
 
     # transport

@@ -9,11 +9,11 @@ import inspect
 
 import pytest
 
-from tests.unit.fakes import FakeEnv, FakeHooks
-from tracker.browser import BrowserEnv
+from tests.unit.fakes import FakeDocument, FakeEnv, FakeHooks
+from tracker.browser import BrowserEnv, DocumentStore
 from tracker.browser_hooks import BrowserHooks
 from tracker.pixel import PixelHooks
-from tracker.sandbox import SandboxEnv
+from tracker.sandbox import ShopifyStore
 
 # FakeEnv's own test controls, not part of the contract.
 TEST_CONTROLS = {'run', 'advance'}
@@ -24,11 +24,13 @@ def methods(cls) -> dict[str, list[str]]:
             for name, member in vars(cls).items() if callable(member) and not name.startswith('_')}
 
 
-# The checkout pixel's env: the storage API's state is read first, and each event says where it is.
-SANDBOX_CONTROLS = {'prime', 'locate'}
+# The checkout pixel's store: the storage API's state is read first, each event says where it is,
+# and it is its own storage (localStorage's face).
+SANDBOX_CONTROLS = {'prime', 'locate', 'getItem', 'setItem', 'removeItem'}
 
 
-@pytest.mark.parametrize('browser_class, fake_class', [(BrowserEnv, FakeEnv), (BrowserHooks, FakeHooks)])
+@pytest.mark.parametrize('browser_class, fake_class', [(BrowserEnv, FakeEnv), (BrowserHooks, FakeHooks),
+                                                       (DocumentStore, FakeDocument)])
 def test_each_fake_has_exactly_its_browser_classs_methods_and_parameters(browser_class, fake_class):
     browser = methods(browser_class)
     fake = {name: params for name, params in methods(fake_class).items() if name not in TEST_CONTROLS}
@@ -42,10 +44,10 @@ def test_the_env_and_the_hooks_share_no_method():
     assert not set(methods(BrowserEnv)) & set(methods(BrowserHooks))
 
 
-@pytest.mark.parametrize('browser_class, pixel_class, controls', [(BrowserEnv, SandboxEnv, SANDBOX_CONTROLS),
+@pytest.mark.parametrize('browser_class, pixel_class, controls', [(DocumentStore, ShopifyStore, SANDBOX_CONTROLS),
                                                                   (BrowserHooks, PixelHooks, set())])
-def test_the_checkout_pixels_env_and_hooks_have_the_browsers_methods(browser_class, pixel_class, controls):
-    """The pixel runs the same pure modules (`page.Page`) in Shopify's sandbox."""
+def test_the_checkout_pixels_store_and_hooks_have_the_browsers_methods(browser_class, pixel_class, controls):
+    """The pixel runs the same env and pure modules (`page.Page`) in Shopify's sandbox."""
     browser = methods(browser_class)
     pixel = {name: params for name, params in methods(pixel_class).items() if name not in controls}
     assert sorted(pixel) == sorted(browser) and controls <= set(methods(pixel_class))

@@ -1,7 +1,8 @@
 """The Shopify checkout pixel under CPython (tracker/pixel.py, sandbox.py, checkout.py): Shopify's
 customer events in, the store's cookies and storage reached only through a stand-in for the pixel
-API's asynchronous `browser` (answers come on a later timer, as promises do), the collector's
-answers from the fake transport. The compiled pixel runs the same in a sandboxed iframe:
+API's asynchronous `browser` (answers come on a later timer, as promises do) by the pixel's
+`ShopifyStore`, under the tag's env (FakeEnv here, as for every CPython test of the tag), the
+collector's answers from the fake transport. The compiled pixel runs the same in a sandboxed iframe:
 tests/browser/test_shopify_pixel.py."""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Shop:
     """Shopify's `browser` (cookie and localStorage of the top page) over `browser`'s jar and
     storage, as pixel_main.shop_storage hands it over; `answering=False`: no promise ever settles."""
 
-    def __init__(self, env: FakeEnv, browser: Browser, answering: bool = True):
+    def __init__(self, env: FakeEnv | None, browser: Browser, answering: bool = True):
         self.env, self.browser, self.answering = env, browser, answering
         self.reads: list[str] = []
         self.writes: list[tuple] = []
@@ -89,10 +90,12 @@ def a_checkout(email: str = 'ann@example.com', attributes=None) -> dict:
 
 
 def open_pixel(browser: Browser, settings=SETTINGS, shop_init=None, answering=True, automated=False):
-    env = FakeEnv(browser, href='https://sandbox.test/')
-    shop = Shop(env, browser, answering)
-    the_pixel = pixel.Pixel(sandbox.SandboxEnv(shop.api(), env, settings['account_id']),
-                            pixel.PixelHooks(automated, False), settings, shop_init or {}, journal.Journal(False))
+    shop = Shop(None, browser, answering)
+    store = sandbox.ShopifyStore(shop.api(), settings['account_id'])
+    env = FakeEnv(browser, store=store)
+    shop.env = env
+    the_pixel = pixel.Pixel(env, store, pixel.PixelHooks(automated, False), settings, shop_init or {},
+                            journal.Journal(False))
     return the_pixel, env, shop
 
 
